@@ -1,0 +1,180 @@
+//! The command line, as clap derive types. Parsing only: commands validate what they take into
+//! their own settings, so this file stays a plain description of the surface (and the source of
+//! the completions and man pages).
+
+use crate::pool::Strategy;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rotor",
+    version,
+    about = "See, change and exercise the health of Hermes credential pools",
+    long_about = "rotor reads and safely updates the credential pools in a Hermes auth.json \
+                  (several profiles per provider), shows which profile is healthy, cooling or \
+                  dead, and runs requests through a rotation engine that moves to the next \
+                  healthy profile within the same request.",
+    after_help = "Exit codes: 0 ok, 1 internal error, 2 usage, 3 pool exhausted, 4 upstream \
+                  unavailable, 5 request rejected, 6 lock timeout, 7 invalid or unreadable file, \
+                  8 no such provider or profile."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]
+    #[arg(long, global = true, value_name = "PATH", env = "ROTOR_AUTH_FILE", hide_env_values = true)]
+    pub auth_file: Option<PathBuf>,
+
+    /// The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Seconds to wait for auth.lock before giving up (exit 6)
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 15.0)]
+    pub lock_timeout: f64,
+
+    /// When to use colors (NO_COLOR is honoured by `auto`)
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+
+    /// Print nothing but results and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more about what rotor does (files, locks)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List profiles and their health
+    #[command(subcommand)]
+    Profiles(ProfilesCommand),
+
+    /// Set or clear a profile's cooldown by hand, safely while Hermes runs
+    #[command(subcommand)]
+    Cooldown(CooldownCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// One row per profile: state, cooldown, last error, token expiry, next pick
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Prometheus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this provider (repeatable) [default: every provider in the pool]
+    #[arg(long, value_name = "P")]
+    pub provider: Vec<String>,
+
+    /// Output format
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ListFormat,
+
+    /// Evaluate availability at this time instead of now (RFC 3339, @EPOCH, +DURATION)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Exit 3 when a listed provider has no available profile
+    #[arg(long)]
+    pub check: bool,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+/// How the next profile is chosen; shared by every command that selects.
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
+    /// Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<Strategy>,
+
+    /// Seed for the random strategy, for repeatable picks
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CooldownCommand {
+    /// Put a profile in cooldown until a time or for a duration
+    Set(CooldownSetArgs),
+    /// Clear the cooldown of profiles so they are used again
+    Clear(CooldownClearArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CooldownSetArgs {
+    /// The profile: N or #N (position), PROVIDER#N, entry id, label, or a profile-hash prefix (4+ hex)
+    #[arg(value_name = "SELECTOR")]
+    pub selector: String,
+
+    /// Only look for the profile in this provider
+    #[arg(long, value_name = "P")]
+    pub provider: Option<String>,
+
+    /// Cool until this time (RFC 3339, @EPOCH, +DURATION)
+    #[arg(long, value_name = "TIME", required_unless_present = "for_", conflicts_with = "for_")]
+    pub until: Option<String>,
+
+    /// Cool for this long from now (90s, 45m, 2h30m, 1d)
+    #[arg(long = "for", id = "for_", value_name = "DURATION")]
+    pub for_: Option<String>,
+
+    /// Why; stored as last_error_message
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Output format
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CooldownClearArgs {
+    /// Profiles to clear (same forms as `cooldown set`)
+    #[arg(value_name = "SELECTOR", required_unless_present = "all", conflicts_with = "all")]
+    pub selectors: Vec<String>,
+
+    /// Clear every cooling profile (of --provider, if given)
+    #[arg(long)]
+    pub all: bool,
+
+    /// Only this provider
+    #[arg(long, value_name = "P")]
+    pub provider: Option<String>,
+
+    /// Output format
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ReportFormat,
+}

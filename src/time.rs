@@ -1,0 +1,221 @@
+//! Time as rotor sees it: float epoch seconds (what Hermes stores), parsing of the forms Hermes
+//! accepts in auth.json, of the TIME and DURATION arguments of the CLI, and human renderings.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use serde_json::Value;
+
+/// Seconds since the Unix epoch, fractional, UTC.
+pub type Epoch = f64;
+
+/// Values above this are epoch milliseconds, as Hermes decides (`> 1e12`).
+const MILLIS_THRESHOLD: f64 = 1_000_000_000_000.0;
+
+/// The current time from the system clock. Only drivers call this; the engine never does.
+pub fn now() -> Epoch {
+    let now = Utc::now();
+    now.timestamp() as f64 + f64::from(now.timestamp_subsec_nanos()) / 1e9
+}
+
+/// Reads a stored timestamp the way Hermes's `_parse_absolute_timestamp` does: epoch seconds,
+/// epoch milliseconds (> 1e12), numeric strings, or ISO-8601 strings. Zero, negatives, empty
+/// strings and anything else unparseable mean "no timestamp".
+pub fn parse_stored_timestamp(value: &Value) -> Option<Epoch> {
+    match value {
+        Value::Number(n) => from_numeric(n.as_f64()?),
+        Value::String(s) => parse_timestamp_text(s),
+        _ => None,
+    }
+}
+
+fn from_numeric(numeric: f64) -> Option<Epoch> {
+    if !numeric.is_finite() || numeric <= 0.0 {
+        return None;
+    }
+    Some(if numeric > MILLIS_THRESHOLD { numeric / 1000.0 } else { numeric })
+}
+
+/// Parses a timestamp written as text: a number (seconds or milliseconds) or ISO-8601.
+/// A naive ISO time (no offset) is taken as UTC.
+pub fn parse_timestamp_text(text: &str) -> Option<Epoch> {
+    let raw = text.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    if let Ok(numeric) = raw.parse::<f64>() {
+        return from_numeric(numeric);
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(&raw.replace(' ', "T")) {
+        return Some(to_epoch(&dt.with_timezone(&Utc)));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
+            return Some(to_epoch(&Utc.from_utc_datetime(&naive)));
+        }
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return Some(to_epoch(&Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?)));
+    }
+    None
+}
+
+fn to_epoch(dt: &DateTime<Utc>) -> Epoch {
+    dt.timestamp() as f64 + f64::from(dt.timestamp_subsec_nanos()) / 1e9
+}
+
+/// Parses a TIME argument (`--at`, `--until`): `now`, a relative `+DURATION` or `-DURATION`,
+/// RFC 3339 / ISO-8601 (naive means UTC), or epoch seconds (`@1795838430` or a plain number).
+pub fn parse_time_arg(text: &str, now: Epoch) -> Result<Epoch, String> {
+    let raw = text.trim();
+    let expected = "expected RFC 3339 (2026-11-28T05:00:00Z), epoch seconds (@1795838430), `now`, or +DURATION";
+    if raw.eq_ignore_ascii_case("now") {
+        return Ok(now);
+    }
+    if let Some(rest) = raw.strip_prefix('+') {
+        return Ok(now + parse_duration(rest)?);
+    }
+    if let Some(rest) = raw.strip_prefix('-').filter(|r| r.chars().next().is_some_and(|c| c.is_ascii_digit()) && !r.contains(['-', ':'])) {
+        return Ok(now - parse_duration(rest)?);
+    }
+    let raw = raw.strip_prefix('@').unwrap_or(raw);
+    parse_timestamp_text(raw).ok_or_else(|| format!("invalid time `{text}`: {expected}"))
+}
+
+/// Parses a DURATION argument: `90`, `90s`, `500ms`, `5m`, `2h30m`, `1d`, `1.5h`.
+/// A bare number is seconds. Returns seconds.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let err = || format!("invalid duration `{text}`: expected e.g. 90s, 500ms, 5m, 2h30m, 1d");
+    let raw = text.trim();
+    if raw.is_empty() {
+        return Err(err());
+    }
+    if let Ok(seconds) = raw.parse::<f64>() {
+        return if seconds.is_finite() && seconds >= 0.0 { Ok(seconds) } else { Err(err()) };
+    }
+    let mut total = 0.0;
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(err());
+        }
+        let value: f64 = rest[..digits].parse().map_err(|_| err())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" | "sec" | "secs" => 1.0,
+            "m" | "min" | "mins" => 60.0,
+            "h" | "hr" | "hrs" => 3600.0,
+            "d" => 86_400.0,
+            _ => return Err(err()),
+        };
+        rest = &rest[unit_len..];
+        total += value * scale;
+    }
+    if total.is_finite() { Ok(total) } else { Err(err()) }
+}
+
+/// RFC 3339 in UTC with millisecond precision: `2026-11-28T05:00:30.645Z`.
+pub fn rfc3339_ms(at: Epoch) -> String {
+    to_datetime(at).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// RFC 3339 in UTC to the second: `2026-11-28T05:00:30Z`.
+pub fn rfc3339_s(at: Epoch) -> String {
+    to_datetime(at).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// What Hermes writes in `updated_at`: Python's `datetime.now(timezone.utc).isoformat()`,
+/// microseconds and a `+00:00` offset.
+pub fn python_isoformat(at: Epoch) -> String {
+    to_datetime(at).to_rfc3339_opts(SecondsFormat::Micros, false)
+}
+
+fn to_datetime(at: Epoch) -> DateTime<Utc> {
+    // Round to whole microseconds first: float seconds such as 1795842030.645 are stored as
+    // 1795842030.644999..., which must still render as .645.
+    let micros = (at.clamp(-8.2e12, 8.2e12) * 1e6).round() as i64;
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+/// A compact duration: `2h13m`, `45s`, `3d4h`. Rounds down to whole seconds.
+pub fn compact_duration(seconds: f64) -> String {
+    let total = seconds.max(0.0).floor() as u64;
+    let (d, h, m, s) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) if s == 0 => format!("{m}m"),
+        (0, 0, _) => format!("{m}m{s}s"),
+        (0, _, _) => format!("{h}h{m:02}m"),
+        _ => format!("{d}d{h}h"),
+    }
+}
+
+/// `in 2h13m` for a future time, `3m ago` for a past one, relative to `now`.
+pub fn relative(at: Epoch, now: Epoch) -> String {
+    if at >= now {
+        format!("in {}", compact_duration(at - now))
+    } else {
+        format!("{} ago", compact_duration(now - at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stored_timestamps_follow_hermes() {
+        assert_eq!(parse_stored_timestamp(&json!(4102358400.0)), Some(4102358400.0));
+        assert_eq!(parse_stored_timestamp(&json!(1795838430640_i64)), Some(1795838430.64));
+        assert_eq!(parse_stored_timestamp(&json!("1795838430")), Some(1795838430.0));
+        assert_eq!(parse_stored_timestamp(&json!("2026-11-28T05:00:30Z")), Some(1795842030.0));
+        assert_eq!(parse_stored_timestamp(&json!("2026-11-28T05:00:30+00:00")), Some(1795842030.0));
+        assert_eq!(parse_stored_timestamp(&json!(0)), None);
+        assert_eq!(parse_stored_timestamp(&json!(-5)), None);
+        assert_eq!(parse_stored_timestamp(&json!("")), None);
+        assert_eq!(parse_stored_timestamp(&json!("soon")), None);
+        assert_eq!(parse_stored_timestamp(&Value::Null), None);
+    }
+
+    #[test]
+    fn time_arguments() {
+        let now = 1_795_838_400.0;
+        assert_eq!(parse_time_arg("now", now), Ok(now));
+        assert_eq!(parse_time_arg("+1h", now), Ok(now + 3600.0));
+        assert_eq!(parse_time_arg("-90s", now), Ok(now - 90.0));
+        assert_eq!(parse_time_arg("@1795838430", now), Ok(1795838430.0));
+        assert_eq!(parse_time_arg("2026-11-28T04:30:00Z", now), Ok(1795840200.0));
+        assert_eq!(parse_time_arg("2026-11-28 04:30", now), Ok(1795840200.0));
+        assert!(parse_time_arg("tomorrow", now).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(90.0));
+        assert_eq!(parse_duration("90s"), Ok(90.0));
+        assert_eq!(parse_duration("500ms"), Ok(0.5));
+        assert_eq!(parse_duration("2h30m"), Ok(9000.0));
+        assert_eq!(parse_duration("1d"), Ok(86400.0));
+        assert_eq!(parse_duration("1.5h"), Ok(5400.0));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn renderings() {
+        assert_eq!(rfc3339_ms(1795842030.645), "2026-11-28T05:00:30.645Z");
+        assert_eq!(rfc3339_s(1795842030.645), "2026-11-28T05:00:30Z");
+        assert_eq!(python_isoformat(1795842030.5), "2026-11-28T05:00:30.500000+00:00");
+        assert_eq!(compact_duration(7980.0), "2h13m");
+        assert_eq!(compact_duration(45.9), "45s");
+        assert_eq!(compact_duration(180.0), "3m");
+        assert_eq!(compact_duration(190.0), "3m10s");
+        assert_eq!(compact_duration(3.0 * 86400.0 + 4.0 * 3600.0), "3d4h");
+        assert_eq!(relative(100.0 + 7980.0, 100.0), "in 2h13m");
+        assert_eq!(relative(100.0, 280.0), "3m ago");
+    }
+}
