@@ -1,0 +1,651 @@
+//! The per-request state machine. One [`Engine`] serves one request.
+
+use super::classify::{Class, Failure, Outcome, ResetHint, ResetSource};
+use super::effect::{Effect, apply_effect};
+use super::{
+    Action, AttemptPlan, Policy, ProfileRef, REFRESH_SKEW_S, RefreshResult, RequestEnd,
+    RequestOutcome, Step,
+};
+use crate::error::Error;
+use crate::events::{Event, EventKind, RefreshOutcome};
+use crate::pool::{AuthType, Profile, Strategy, exhausted_ttl, next_available_at, pick};
+use crate::time::Epoch;
+
+/// Where the engine stands; the names are stable (they appear in errors and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Created, [`Engine::start`] not called yet.
+    Idle,
+    /// Waiting for the result of an [`Action::Refresh`].
+    Refreshing,
+    /// Waiting for the outcome of an [`Action::Attempt`].
+    Attempting,
+    /// Waiting for an [`Action::Wait`] to elapse.
+    Waiting,
+    /// Finished; no input is accepted any more.
+    Done,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Refreshing => "refreshing",
+            Phase::Attempting => "attempting",
+            Phase::Waiting => "waiting",
+            Phase::Done => "done",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    Refreshing(AfterRefresh),
+    Attempting,
+    Waiting,
+    Done,
+}
+
+/// Why a refresh was asked for, which decides what a failed refresh means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterRefresh {
+    /// The token was (nearly) expired before the first attempt on this profile.
+    Expiring,
+    /// The last attempt got a plain 401/403.
+    Unauthorized,
+}
+
+/// The profile being served, with its per-profile counters (reset on every rotation).
+#[derive(Debug, Clone)]
+struct Current {
+    id: String,
+    hash: String,
+    tries: u32,
+    throttles: u32,
+    refreshed: bool,
+}
+
+/// What to do about one failed attempt.
+enum Decision {
+    Retry { wait: f64 },
+    RefreshThenRetry,
+    Cooldown,
+    Dead,
+    Finish(RequestOutcome),
+}
+
+/// The rotation engine for one request. See the module documentation of [`crate::engine`].
+#[derive(Debug, Clone)]
+pub struct Engine {
+    request_id: String,
+    provider: String,
+    /// The pool snapshot in priority order, with this request's effects applied.
+    profiles: Vec<Profile>,
+    policy: Policy,
+    /// Drawn from only by the `random` strategy.
+    pick_rng: fastrand::Rng,
+    /// Drawn from only for backoff jitter, so jitter never shifts the random picks.
+    jitter_rng: fastrand::Rng,
+    state: State,
+    started_at: Epoch,
+    /// Profile-try cap: `min(max_profiles, eligible at start)`.
+    cap: usize,
+    /// Ids of the profiles entered so far, in order.
+    tried: Vec<String>,
+    current: Option<Current>,
+    attempts: u32,
+    rotations: u32,
+    last_failure: Option<Failure>,
+}
+
+#[derive(Default)]
+struct Out {
+    effects: Vec<Effect>,
+    events: Vec<Event>,
+}
+
+impl Engine {
+    /// A new engine for one request over `profiles` (any order: they are sorted by priority,
+    /// stably). `seed` makes the `random` strategy and the backoff jitter repeatable.
+    pub fn new(
+        request_id: impl Into<String>,
+        provider: impl Into<String>,
+        mut profiles: Vec<Profile>,
+        policy: Policy,
+        seed: u64,
+    ) -> Self {
+        profiles.sort_by_key(|p| p.priority);
+        Engine {
+            request_id: request_id.into(),
+            provider: provider.into(),
+            profiles,
+            policy,
+            pick_rng: fastrand::Rng::with_seed(seed),
+            // A fixed odd constant decorrelates the two streams drawn from one seed.
+            jitter_rng: fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
+            state: State::Idle,
+            started_at: 0.0,
+            cap: 0,
+            tried: Vec::new(),
+            current: None,
+            attempts: 0,
+            rotations: 0,
+            last_failure: None,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        match self.state {
+            State::Idle => Phase::Idle,
+            State::Refreshing(_) => Phase::Refreshing,
+            State::Attempting => Phase::Attempting,
+            State::Waiting => Phase::Waiting,
+            State::Done => Phase::Done,
+        }
+    }
+
+    /// The pool snapshot with this request's effects applied, in priority order.
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// When the whole request must be over, if a deadline is set (for per-attempt timeouts).
+    pub fn deadline(&self) -> Option<Epoch> {
+        self.policy.deadline_s.map(|d| self.started_at + d)
+    }
+
+    fn budget(&self) -> u32 {
+        self.policy.attempts_per_profile.max(1)
+    }
+
+    /// Starts the request at `now`: selects the first profile.
+    pub fn start(&mut self, now: Epoch) -> Result<Step, Error> {
+        self.expect_state("start", |s| s == State::Idle)?;
+        self.started_at = now;
+        let eligible = self.profiles.iter().filter(|p| p.is_available(now)).count();
+        self.cap = self
+            .policy
+            .max_profiles
+            .map_or(eligible, |m| m.min(eligible));
+        let mut out = Out::default();
+        let kind = EventKind::RequestStart {
+            strategy: self.policy.strategy,
+            eligible_profiles: eligible,
+            attempts_per_profile: self.budget(),
+            max_profiles: self.cap,
+        };
+        self.emit(&mut out, now, kind);
+        let action = self.rotate(now, None, &mut out);
+        Ok(self.step(out, action))
+    }
+
+    /// Reports the outcome of the attempt the last [`Action::Attempt`] asked for.
+    pub fn on_outcome(&mut self, outcome: Outcome, now: Epoch) -> Result<Step, Error> {
+        self.expect_state("on_outcome", |s| s == State::Attempting)?;
+        let (id, hash) = self.current_ids()?;
+        let mut out = Out::default();
+        let failure = match outcome {
+            Outcome::Success => {
+                self.effect(
+                    &mut out,
+                    Effect::MarkOk {
+                        profile_id: id,
+                        at: now,
+                    },
+                );
+                let action = self.finish(now, RequestOutcome::Success, &mut out);
+                return Ok(self.step(out, action));
+            }
+            Outcome::Failure(failure) => failure,
+        };
+        let decision = self.decide(&failure, now);
+        let retry_in_ms = match decision {
+            Decision::Retry { wait } => Some((wait * 1000.0).round() as u64),
+            Decision::RefreshThenRetry => Some(0),
+            _ => None,
+        };
+        let kind = EventKind::AttemptFailed {
+            profile: hash,
+            status: failure.status,
+            class: failure.class,
+            error_type: failure.error_type.clone(),
+            message: failure.message.clone(),
+            retry_in_ms,
+        };
+        self.emit(&mut out, now, kind);
+        self.last_failure = Some(failure.clone());
+        let action = match decision {
+            Decision::Retry { wait } if wait > 0.0 => {
+                self.state = State::Waiting;
+                Action::Wait { seconds: wait }
+            }
+            Decision::Retry { .. } => self.before_attempt(now, &mut out),
+            Decision::RefreshThenRetry => self.refresh(AfterRefresh::Unauthorized),
+            Decision::Cooldown => {
+                let reason = failure
+                    .error_type
+                    .clone()
+                    .unwrap_or_else(|| failure.class.as_str().to_string());
+                self.mark_cooldown(
+                    &mut out,
+                    now,
+                    failure.status,
+                    reason,
+                    failure.message.clone(),
+                    failure.reset,
+                    failure.class,
+                );
+                self.rotate(now, Some(failure.class), &mut out)
+            }
+            Decision::Dead => {
+                let reason = failure
+                    .error_type
+                    .clone()
+                    .unwrap_or_else(|| failure.class.as_str().to_string());
+                self.effect(
+                    &mut out,
+                    Effect::MarkDead {
+                        profile_id: id,
+                        at: now,
+                        code: failure.status,
+                        reason,
+                        message: failure.message.clone(),
+                    },
+                );
+                self.rotate(now, Some(failure.class), &mut out)
+            }
+            Decision::Finish(outcome) => self.finish(now, outcome, &mut out),
+        };
+        Ok(self.step(out, action))
+    }
+
+    /// Reports that the last [`Action::Wait`] has elapsed.
+    pub fn on_waited(&mut self, now: Epoch) -> Result<Step, Error> {
+        self.expect_state("on_waited", |s| s == State::Waiting)?;
+        let mut out = Out::default();
+        let action = self.before_attempt(now, &mut out);
+        Ok(self.step(out, action))
+    }
+
+    /// Reports the result of the refresh the last [`Action::Refresh`] asked for.
+    pub fn on_refresh(&mut self, result: RefreshResult, now: Epoch) -> Result<Step, Error> {
+        self.expect_state("on_refresh", |s| matches!(s, State::Refreshing(_)))?;
+        let State::Refreshing(why) = self.state else {
+            return Err(self.wrong_state("on_refresh"));
+        };
+        let (id, hash) = self.current_ids()?;
+        if let Some(current) = self.current.as_mut() {
+            current.refreshed = true;
+        }
+        let mut out = Out::default();
+        let outcome = match result {
+            RefreshResult::Refreshed => RefreshOutcome::Refreshed,
+            RefreshResult::Adopted => RefreshOutcome::Adopted,
+            RefreshResult::Failed { .. } => RefreshOutcome::Failed,
+        };
+        self.emit(
+            &mut out,
+            now,
+            EventKind::TokenRefresh {
+                profile: hash,
+                outcome,
+            },
+        );
+        let action = match result {
+            RefreshResult::Refreshed | RefreshResult::Adopted => self.before_attempt(now, &mut out),
+            RefreshResult::Failed {
+                dead: true,
+                reason,
+                message,
+            } => {
+                let effect = Effect::MarkDead {
+                    profile_id: id,
+                    at: now,
+                    code: None,
+                    reason: reason.unwrap_or_else(|| "refresh_failed".into()),
+                    message,
+                };
+                self.effect(&mut out, effect);
+                self.rotate(now, Some(Class::AuthDead), &mut out)
+            }
+            RefreshResult::Failed { dead: false, .. } => {
+                let expired = self
+                    .current_profile()
+                    .is_some_and(|p| p.token_expires_at().is_some_and(|exp| exp <= now));
+                match why {
+                    // The old token still works for a while: use it rather than give up.
+                    AfterRefresh::Expiring if !expired => self.before_attempt(now, &mut out),
+                    // Expired, or already refused: cool like a 401 (or the 403 it got).
+                    _ => {
+                        let last = self
+                            .last_failure
+                            .as_ref()
+                            .filter(|_| why == AfterRefresh::Unauthorized);
+                        let code = last.and_then(|f| f.status).or(Some(401));
+                        let reason = last
+                            .and_then(|f| f.error_type.clone())
+                            .unwrap_or_else(|| "refresh_failed".into());
+                        let message = last.and_then(|f| f.message.clone());
+                        self.mark_cooldown(&mut out, now, code, reason, message, None, Class::Auth);
+                        self.rotate(now, Some(Class::Auth), &mut out)
+                    }
+                }
+            }
+        };
+        Ok(self.step(out, action))
+    }
+
+    fn decide(&mut self, failure: &Failure, now: Epoch) -> Decision {
+        if failure.output_started {
+            // Part of the answer is out: a replay would duplicate it.
+            return Decision::Finish(RequestOutcome::UpstreamUnavailable);
+        }
+        let budget = self.budget();
+        let is_oauth = self
+            .current_profile()
+            .is_some_and(|p| p.auth_type == AuthType::Oauth && p.has_refresh_token);
+        let Some(current) = self.current.as_mut() else {
+            return Decision::Finish(RequestOutcome::UpstreamUnavailable);
+        };
+        let budget_left = current.tries < budget;
+        match failure.class {
+            Class::Request => Decision::Finish(RequestOutcome::RequestRejected),
+            Class::Transient if budget_left => self.retry_after_wait(failure, now),
+            Class::Transient => Decision::Finish(RequestOutcome::UpstreamUnavailable),
+            Class::Throttled => {
+                current.throttles += 1;
+                // A second 429 on one profile (or no budget for a retry) means it is not a
+                // blip: cool it and let another profile serve.
+                if current.throttles >= 2 || !budget_left {
+                    Decision::Cooldown
+                } else {
+                    self.retry_after_wait(failure, now)
+                }
+            }
+            Class::RateLimit | Class::Billing => Decision::Cooldown,
+            Class::AuthDead => Decision::Dead,
+            Class::Auth if is_oauth && !current.refreshed && budget_left => {
+                Decision::RefreshThenRetry
+            }
+            Class::Auth => Decision::Cooldown,
+        }
+    }
+
+    /// The wait before retrying the same profile: the provider's hint when it gave one, else
+    /// jittered exponential backoff; capped by `max_wait`. Past the deadline: give up.
+    fn retry_after_wait(&mut self, failure: &Failure, now: Epoch) -> Decision {
+        let retries_so_far = self.current.as_ref().map_or(1, |c| c.tries.max(1));
+        let wait = match failure.reset {
+            Some(hint) => hint.seconds_from(now),
+            None => {
+                let exponent = (retries_so_far - 1).min(30) as i32;
+                let delay = (self.policy.backoff_base_s * 2f64.powi(exponent))
+                    .min(self.policy.backoff_cap_s);
+                // "Equal jitter": between half and all of the delay, so concurrent clients
+                // spread out yet none retries at once.
+                delay * (0.5 + 0.5 * self.jitter_rng.f64())
+            }
+        };
+        let wait = wait.clamp(0.0, self.policy.max_wait_s.max(0.0));
+        match self.deadline() {
+            Some(deadline) if now + wait > deadline => {
+                Decision::Finish(RequestOutcome::UpstreamUnavailable)
+            }
+            _ => Decision::Retry { wait },
+        }
+    }
+
+    /// Cools the current profile: until the provider's hint when it lies ahead, else for the
+    /// TTL by status (Hermes's rule: 300 s for 401, 3600 s otherwise).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each argument is one stored status field"
+    )]
+    fn mark_cooldown(
+        &mut self,
+        out: &mut Out,
+        now: Epoch,
+        code: Option<u16>,
+        reason: String,
+        message: Option<String>,
+        hint: Option<ResetHint>,
+        class: Class,
+    ) {
+        let Some((id, hash)) = self
+            .current
+            .as_ref()
+            .map(|c| (c.id.clone(), c.hash.clone()))
+        else {
+            return;
+        };
+        let (until, reset_at, source) = match hint {
+            // A reset already past would make the profile look healthy at once; trust the TTL.
+            Some(h) if h.at > now => (h.at, Some(h.at), h.source),
+            _ => (
+                now + exhausted_ttl(code.map(i64::from)),
+                None,
+                ResetSource::Ttl,
+            ),
+        };
+        let effect = Effect::MarkExhausted {
+            profile_id: id,
+            at: now,
+            code,
+            reason,
+            message,
+            reset_at,
+            until,
+            source,
+        };
+        self.effect(out, effect);
+        let kind = EventKind::ProfileCooldown {
+            profile: hash,
+            until,
+            source,
+            reason: class.as_str().to_string(),
+        };
+        self.emit(out, now, kind);
+    }
+
+    /// Moves to the next profile (`from` is the class that made the current one fail; `None`
+    /// at the start), or ends the request when none is left.
+    fn rotate(&mut self, now: Epoch, from: Option<Class>, out: &mut Out) -> Action {
+        if self.tried.len() >= self.cap {
+            return self.finish(now, RequestOutcome::PoolExhausted, out);
+        }
+        // Field-wise borrows: the candidates borrow the snapshot while `pick` draws from the rng.
+        let tried = &self.tried;
+        let candidates: Vec<&Profile> = self
+            .profiles
+            .iter()
+            .filter(|p| p.is_available(now) && !tried.contains(&p.id))
+            .collect();
+        let Some(index) = pick(self.policy.strategy, &candidates, &mut self.pick_rng) else {
+            return self.finish(now, RequestOutcome::PoolExhausted, out);
+        };
+        let next = candidates[index];
+        let (id, hash) = (next.id.clone(), next.hash.clone());
+        let previous = self.current.take();
+        self.tried.push(id.clone());
+        self.current = Some(Current {
+            id: id.clone(),
+            hash: hash.clone(),
+            tries: 0,
+            throttles: 0,
+            refreshed: false,
+        });
+        let available = self.profiles.iter().filter(|p| p.is_available(now)).count();
+        if self.policy.strategy == Strategy::RoundRobin && available > 1 {
+            // As Hermes: the pick moves to the end so the next request starts elsewhere.
+            self.effect(out, Effect::MoveToEnd { profile_id: id });
+        }
+        if let (Some(reason), Some(previous)) = (from, previous) {
+            self.rotations += 1;
+            let attempt = self.tried.len();
+            let remaining = self.candidates(now).count().min(self.cap - attempt);
+            let kind = EventKind::ProfileRotation {
+                from_profile: previous.hash,
+                to_profile: hash,
+                reason,
+                attempt,
+                max: self.cap,
+                remaining_profiles: remaining,
+            };
+            self.emit(out, now, kind);
+        }
+        self.before_attempt(now, out)
+    }
+
+    /// Available profiles not yet tried in this request, in priority order.
+    fn candidates(&self, now: Epoch) -> impl Iterator<Item = &Profile> {
+        self.profiles
+            .iter()
+            .filter(move |p| p.is_available(now) && !self.tried.contains(&p.id))
+    }
+
+    /// Attempts the current profile, unless the deadline has passed or its token needs a
+    /// refresh first.
+    fn before_attempt(&mut self, now: Epoch, out: &mut Out) -> Action {
+        if self.deadline().is_some_and(|deadline| now >= deadline) {
+            return self.finish(now, RequestOutcome::UpstreamUnavailable, out);
+        }
+        let refreshed = self.current.as_ref().is_none_or(|c| c.refreshed);
+        let needs_refresh = self.current_profile().is_some_and(|p| {
+            p.auth_type == AuthType::Oauth
+                && p.has_refresh_token
+                && (!p.has_token
+                    || p.token_expires_at()
+                        .is_some_and(|exp| exp <= now + REFRESH_SKEW_S))
+        });
+        if needs_refresh && !refreshed {
+            return self.refresh(AfterRefresh::Expiring);
+        }
+        let budget = self.budget();
+        let Some(current) = self.current.as_mut() else {
+            return self.finish(now, RequestOutcome::PoolExhausted, out);
+        };
+        current.tries += 1;
+        self.attempts += 1;
+        let plan = AttemptPlan {
+            profile: ProfileRef {
+                id: current.id.clone(),
+                hash: current.hash.clone(),
+            },
+            try_n: current.tries,
+            of: budget,
+            n: self.attempts,
+        };
+        let kind = EventKind::Attempt {
+            profile: plan.profile.hash.clone(),
+            try_n: plan.try_n,
+            of: plan.of,
+            n: plan.n,
+        };
+        self.emit(out, now, kind);
+        self.state = State::Attempting;
+        Action::Attempt(plan)
+    }
+
+    fn refresh(&mut self, why: AfterRefresh) -> Action {
+        self.state = State::Refreshing(why);
+        match self.current.as_ref() {
+            Some(c) => Action::Refresh(ProfileRef {
+                id: c.id.clone(),
+                hash: c.hash.clone(),
+            }),
+            // Unreachable by construction: a refresh is only asked for the current profile.
+            None => Action::Wait { seconds: 0.0 },
+        }
+    }
+
+    fn finish(&mut self, now: Epoch, outcome: RequestOutcome, out: &mut Out) -> Action {
+        let next_available_at = match outcome {
+            RequestOutcome::PoolExhausted => next_available_at(&self.profiles, now),
+            _ => None,
+        };
+        let profile = self.current.as_ref().map(|c| ProfileRef {
+            id: c.id.clone(),
+            hash: c.hash.clone(),
+        });
+        let end = RequestEnd {
+            outcome,
+            profile,
+            attempts: self.attempts,
+            rotations: self.rotations,
+            at: now,
+            elapsed_s: (now - self.started_at).max(0.0),
+            next_available_at,
+            last_failure: if outcome == RequestOutcome::Success {
+                None
+            } else {
+                self.last_failure.clone()
+            },
+        };
+        let kind = EventKind::RequestEnd {
+            outcome,
+            profile: end.profile.as_ref().map(|p| p.hash.clone()),
+            attempts: end.attempts,
+            rotations: end.rotations,
+            elapsed_ms: (end.elapsed_s * 1000.0).round() as u64,
+            next_available_at,
+        };
+        self.emit(out, now, kind);
+        self.state = State::Done;
+        Action::Finish(end)
+    }
+
+    fn current_profile(&self) -> Option<&Profile> {
+        let id = &self.current.as_ref()?.id;
+        self.profiles.iter().find(|p| &p.id == id)
+    }
+
+    fn current_ids(&self) -> Result<(String, String), Error> {
+        self.current
+            .as_ref()
+            .map(|c| (c.id.clone(), c.hash.clone()))
+            .ok_or_else(|| Error::Internal("engine: no current profile".into()))
+    }
+
+    fn effect(&mut self, out: &mut Out, effect: Effect) {
+        apply_effect(&mut self.profiles, &effect);
+        out.effects.push(effect);
+    }
+
+    fn emit(&self, out: &mut Out, now: Epoch, kind: EventKind) {
+        out.events.push(Event {
+            kind,
+            at: now,
+            request_id: self.request_id.clone(),
+            provider: self.provider.clone(),
+        });
+    }
+
+    fn step(&self, out: Out, action: Action) -> Step {
+        Step {
+            effects: out.effects,
+            events: out.events,
+            action,
+        }
+    }
+
+    fn expect_state(&self, input: &str, ok: impl Fn(State) -> bool) -> Result<(), Error> {
+        if ok(self.state) {
+            Ok(())
+        } else {
+            Err(self.wrong_state(input))
+        }
+    }
+
+    /// A driver bug: an input the current phase does not accept.
+    fn wrong_state(&self, input: &str) -> Error {
+        Error::Internal(format!(
+            "engine: {input} called while {}",
+            self.phase().as_str()
+        ))
+    }
+}

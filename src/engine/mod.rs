@@ -1,0 +1,250 @@
+//! The rotation engine: classification and the per-request state machine (DESIGN §1, §5).
+//!
+//! Pure: no I/O, no clock, no async. A driver feeds it the pool snapshot, the policy, the time
+//! and each attempt's [`Outcome`]; every call answers with a [`Step`]: the [`Effect`]s the driver
+//! must persist, the [`Event`](crate::events::Event)s to report, and the next [`Action`].
+//! `rotor call` drives it with HTTP, the real clock and auth.json; `rotor simulate` with
+//! scripted responses, a virtual clock and an in-memory pool. Same engine, same events.
+//!
+//! Driving loop, for any driver:
+//!
+//! ```text
+//! let mut step = engine.start(now)?;
+//! loop {
+//!     persist(step.effects); report(step.events);
+//!     step = match step.action {
+//!         Action::Attempt(a)      => engine.on_outcome(send(a), clock())?,
+//!         Action::Wait { seconds } => { sleep(seconds); engine.on_waited(clock())? }
+//!         Action::Refresh(r)      => engine.on_refresh(refresh(r), clock())?,
+//!         Action::Finish(end)     => break end,
+//!     };
+//! }
+//! ```
+//!
+//! Invariants the engine keeps (and the property tests check):
+//! - a profile is entered at most once per request: after a profile-level failure the engine
+//!   never comes back to it;
+//! - at most `attempts_per_profile` attempts are made on one profile;
+//! - a profile that is cooling, dead or keyless at selection time is never attempted;
+//! - every request ends with one of the four [`RequestOutcome`]s.
+
+pub mod classify;
+mod effect;
+mod machine;
+
+pub use classify::{
+    Class, Failure, MESSAGE_MAX_CHARS, Outcome, ResetHint, ResetSource, TransportFailure,
+    classify_response, classify_transport,
+};
+pub use effect::{Effect, apply_effect};
+pub use machine::{Engine, Phase};
+
+use crate::error::{Error, exit};
+use crate::events::Event;
+use crate::pool::Strategy;
+use crate::time::{Epoch, relative, rfc3339_s};
+use serde::Serialize;
+
+/// How long before its JWT `exp` an OAuth access token is refreshed instead of used.
+pub const REFRESH_SKEW_S: f64 = 120.0;
+
+/// The knobs of one request (DESIGN §4 `call` flags).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub strategy: Strategy,
+    /// Attempts allowed on one profile (the first one included) for transient failures,
+    /// throttling and the retry after a token refresh. Values below 1 count as 1.
+    pub attempts_per_profile: u32,
+    /// Cap on the number of profiles tried; `None`: every profile eligible at the start.
+    pub max_profiles: Option<usize>,
+    /// Cap on any single wait (backoff or Retry-After), seconds.
+    pub max_wait_s: f64,
+    /// The whole request must end within this many seconds of its start.
+    pub deadline_s: Option<f64>,
+    /// First backoff delay before jitter, seconds; doubles per retry on the same profile.
+    pub backoff_base_s: f64,
+    /// Largest backoff delay before jitter, seconds.
+    pub backoff_cap_s: f64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            strategy: Strategy::FillFirst,
+            attempts_per_profile: 4,
+            max_profiles: None,
+            max_wait_s: 60.0,
+            deadline_s: None,
+            backoff_base_s: 1.0,
+            backoff_cap_s: 30.0,
+        }
+    }
+}
+
+/// What the engine answers to each input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// State changes the driver must persist, in order, before acting.
+    pub effects: Vec<Effect>,
+    /// Events to report, in order.
+    pub events: Vec<Event>,
+    pub action: Action,
+}
+
+/// What the driver does next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send the request with this profile's credentials; report with [`Engine::on_outcome`].
+    Attempt(AttemptPlan),
+    /// Sleep this long, then call [`Engine::on_waited`].
+    Wait { seconds: f64 },
+    /// Refresh this profile's OAuth token (single-flight, under the lock), then call
+    /// [`Engine::on_refresh`].
+    Refresh(ProfileRef),
+    /// The request is over.
+    Finish(RequestEnd),
+}
+
+/// Which profile an action is about. `id` is for the store, `hash` for output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileRef {
+    pub id: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptPlan {
+    pub profile: ProfileRef,
+    /// 1-based attempt on this profile.
+    pub try_n: u32,
+    /// The per-profile budget.
+    pub of: u32,
+    /// 1-based attempt within the request.
+    pub n: u32,
+}
+
+/// The result of a token refresh the engine asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshResult {
+    /// The token endpoint issued a new pair.
+    Refreshed,
+    /// Another process had refreshed already; its pair was taken from disk.
+    Adopted,
+    /// The refresh failed. `dead`: the grant is gone for good (`invalid_grant`,
+    /// `refresh_token_reused`, …) and the profile must be marked dead.
+    Failed {
+        dead: bool,
+        reason: Option<String>,
+        message: Option<String>,
+    },
+}
+
+/// `outcome` of `request_end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestOutcome {
+    Success,
+    PoolExhausted,
+    UpstreamUnavailable,
+    RequestRejected,
+}
+
+impl RequestOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestOutcome::Success => "success",
+            RequestOutcome::PoolExhausted => "pool_exhausted",
+            RequestOutcome::UpstreamUnavailable => "upstream_unavailable",
+            RequestOutcome::RequestRejected => "request_rejected",
+        }
+    }
+
+    /// The exit code of DESIGN §7 for a request that ended so.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            RequestOutcome::Success => exit::SUCCESS,
+            RequestOutcome::PoolExhausted => exit::POOL_EXHAUSTED,
+            RequestOutcome::UpstreamUnavailable => exit::UPSTREAM_UNAVAILABLE,
+            RequestOutcome::RequestRejected => exit::REQUEST_REJECTED,
+        }
+    }
+}
+
+/// How a request ended: the payload of [`Action::Finish`] and of the `request_end` event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestEnd {
+    pub outcome: RequestOutcome,
+    /// The last profile attempted (the one that succeeded, on success).
+    pub profile: Option<ProfileRef>,
+    pub attempts: u32,
+    pub rotations: u32,
+    pub at: Epoch,
+    pub elapsed_s: f64,
+    /// On `pool_exhausted`: the earliest time any profile of the pool can serve, after this
+    /// request's marks; `None` when none ever will on its own (all dead or keyless).
+    pub next_available_at: Option<Epoch>,
+    /// The failure that decided the outcome, when there was one.
+    pub last_failure: Option<Failure>,
+}
+
+impl RequestEnd {
+    pub fn exit_code(&self) -> u8 {
+        self.outcome.exit_code()
+    }
+
+    /// The request's end as the command's result: `Ok` on success, else the error whose exit
+    /// code and message the contract asks for (exit 3 names `next_available_at`).
+    pub fn into_result(&self, provider: &str) -> Result<(), Error> {
+        let failure = || {
+            self.last_failure.as_ref().map_or_else(String::new, |f| {
+                let status = f
+                    .status
+                    .map_or_else(|| "no status".to_string(), |s| s.to_string());
+                let detail = [f.error_type.as_deref(), f.message.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(": ");
+                let sep = if detail.is_empty() { "" } else { " " };
+                format!(
+                    " (last failure: {status} {}{sep}{detail})",
+                    f.class.as_str()
+                )
+            })
+        };
+        match self.outcome {
+            RequestOutcome::Success => Ok(()),
+            RequestOutcome::PoolExhausted => {
+                let when = match self.next_available_at {
+                    Some(at) if at > self.at => {
+                        format!(
+                            "next available at {} ({})",
+                            rfc3339_s(at),
+                            relative(at, self.at)
+                        )
+                    }
+                    Some(_) => {
+                        "profiles are available but the --max-profiles cap was reached".to_string()
+                    }
+                    None => "no profile will become available on its own (dead or without key)"
+                        .to_string(),
+                };
+                Err(Error::PoolExhausted {
+                    message: format!("pool exhausted for {provider}: {when}"),
+                })
+            }
+            RequestOutcome::UpstreamUnavailable => Err(Error::UpstreamUnavailable(format!(
+                "upstream unavailable for {provider} after {} attempt(s){}",
+                self.attempts,
+                failure()
+            ))),
+            RequestOutcome::RequestRejected => Err(Error::RequestRejected(format!(
+                "request rejected by {provider}{}",
+                failure()
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

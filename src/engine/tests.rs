@@ -1,0 +1,1025 @@
+//! Engine tests: the contract cases of issue 3, one test per rule of DESIGN §5, and property
+//! tests over random pools, strategies and outcome scripts.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::events::EventKind;
+use crate::pool::tests::profile;
+use crate::pool::{AuthType, LastStatus, Profile, TokenClaims, profile_hash};
+
+const T0: Epoch = 1_795_838_400.0; // 2026-11-28T04:00:00Z
+const LATENCY: f64 = 0.1;
+
+fn pool(n: usize) -> Vec<Profile> {
+    (0..n)
+        .map(|i| {
+            let mut p = profile(&format!("p{i}"), i as i64);
+            p.position = i + 1;
+            p
+        })
+        .collect()
+}
+
+fn hash(i: usize) -> String {
+    profile_hash(&format!("p{i}"))
+}
+
+fn response(status: u16, body: &str, now: Epoch) -> Outcome {
+    classify_response(Some(status), &[] as &[(&str, &str)], body, now)
+}
+
+fn usage_limit(resets_in: f64, now: Epoch) -> Outcome {
+    let body = format!(
+        r#"{{"error":{{"type":"usage_limit_reached","message":"The usage limit has been reached","resets_in_seconds":{resets_in}}}}}"#
+    );
+    response(429, &body, now)
+}
+
+/// Everything one request did, as a driver saw it.
+#[derive(Debug, Clone, PartialEq)]
+struct Run {
+    events: Vec<Event>,
+    effects: Vec<Effect>,
+    attempts: Vec<AttemptPlan>,
+    waits: Vec<f64>,
+    refreshes: Vec<String>,
+    end: RequestEnd,
+    now: Epoch,
+}
+
+impl Run {
+    fn kinds(&self, name: &str) -> Vec<&EventKind> {
+        self.events
+            .iter()
+            .map(|e| &e.kind)
+            .filter(|k| k.name() == name)
+            .collect()
+    }
+    fn attempted(&self) -> Vec<String> {
+        self.attempts.iter().map(|a| a.profile.id.clone()).collect()
+    }
+}
+
+/// A driver on a virtual clock: every attempt takes [`LATENCY`], waits pass instantly.
+fn drive(
+    engine: &mut Engine,
+    start: Epoch,
+    mut respond: impl FnMut(&AttemptPlan, Epoch) -> Outcome,
+    mut refresh: impl FnMut(&ProfileRef) -> RefreshResult,
+) -> Run {
+    let mut now = start;
+    let mut run = Run {
+        events: vec![],
+        effects: vec![],
+        attempts: vec![],
+        waits: vec![],
+        refreshes: vec![],
+        end: RequestEnd {
+            outcome: RequestOutcome::Success,
+            profile: None,
+            attempts: 0,
+            rotations: 0,
+            at: 0.0,
+            elapsed_s: 0.0,
+            next_available_at: None,
+            last_failure: None,
+        },
+        now,
+    };
+    let mut step = engine.start(now).unwrap();
+    for _ in 0..10_000 {
+        run.effects.extend(step.effects);
+        run.events.extend(step.events);
+        step = match step.action {
+            Action::Attempt(plan) => {
+                now += LATENCY;
+                let outcome = respond(&plan, now);
+                run.attempts.push(plan);
+                engine.on_outcome(outcome, now).unwrap()
+            }
+            Action::Wait { seconds } => {
+                assert!(seconds > 0.0);
+                run.waits.push(seconds);
+                now += seconds;
+                engine.on_waited(now).unwrap()
+            }
+            Action::Refresh(p) => {
+                let result = refresh(&p);
+                run.refreshes.push(p.id);
+                engine.on_refresh(result, now).unwrap()
+            }
+            Action::Finish(end) => {
+                run.end = end;
+                run.now = now;
+                assert_eq!(engine.phase(), Phase::Done);
+                return run;
+            }
+        };
+    }
+    panic!("the engine did not finish");
+}
+
+fn never_refresh(_: &ProfileRef) -> RefreshResult {
+    panic!("unexpected refresh")
+}
+
+fn engine(profiles: Vec<Profile>, policy: Policy) -> Engine {
+    Engine::new("req-1", "openai-codex", profiles, policy, 7)
+}
+
+// ---- The four contract cases -------------------------------------------------------------
+
+#[test]
+fn rotate_then_succeed() {
+    let mut e = engine(pool(3), Policy::default());
+    let run = drive(
+        &mut e,
+        T0,
+        |plan, now| {
+            if plan.profile.id == "p0" {
+                usage_limit(3600.0, now)
+            } else {
+                Outcome::Success
+            }
+        },
+        never_refresh,
+    );
+    assert_eq!(run.attempted(), ["p0", "p1"]);
+    assert_eq!(run.end.outcome, RequestOutcome::Success);
+    assert_eq!(run.end.exit_code(), 0);
+    let rotations = run.kinds("profile_rotation");
+    assert_eq!(
+        rotations,
+        [&EventKind::ProfileRotation {
+            from_profile: hash(0),
+            to_profile: hash(1),
+            reason: Class::RateLimit,
+            attempt: 2,
+            max: 3,
+            remaining_profiles: 1,
+        }]
+    );
+    // No wait between the 429 and the next profile: rotation is immediate.
+    assert!(run.waits.is_empty());
+    assert_eq!(run.attempts[1].try_n, 1);
+    assert!(matches!(
+        &run.effects[..],
+        [Effect::MarkExhausted { profile_id, source: ResetSource::ResetsIn, code: Some(429), .. }, Effect::MarkOk { .. }]
+            if profile_id == "p0"
+    ));
+    let cooldown = run.kinds("profile_cooldown");
+    assert!(
+        matches!(cooldown[..], [EventKind::ProfileCooldown { until, .. }] if (until - (T0 + LATENCY + 3600.0)).abs() < 1e-6)
+    );
+}
+
+#[test]
+fn rotate_cap_honored() {
+    let mut e = engine(pool(3), Policy::default());
+    let resets = [7200.0, 1800.0, 5400.0];
+    let run = drive(
+        &mut e,
+        T0,
+        |plan, now| {
+            let i: usize = plan.profile.id[1..].parse().unwrap();
+            usage_limit(resets[i], now)
+        },
+        never_refresh,
+    );
+    assert_eq!(run.attempted(), ["p0", "p1", "p2"]);
+    assert_eq!(run.end.outcome, RequestOutcome::PoolExhausted);
+    assert_eq!(run.end.exit_code(), 3);
+    assert_eq!(run.kinds("profile_rotation").len(), 2);
+    // p1 was marked at T0 + 2 × latency with 1800 s to go: the earliest.
+    let expected = T0 + 2.0 * LATENCY + 1800.0;
+    assert!((run.end.next_available_at.unwrap() - expected).abs() < 1e-6);
+    assert!(matches!(
+        run.kinds("request_end")[..],
+        [EventKind::RequestEnd {
+            next_available_at: Some(_),
+            attempts: 3,
+            rotations: 2,
+            ..
+        }]
+    ));
+    let message = run.end.into_result("openai-codex").unwrap_err().to_string();
+    assert!(
+        message.contains("next available at 2026-11-28T04:30:00Z (in 29m59s)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn per_profile_retry_budget() {
+    for budget in [1, 2, 4, 6] {
+        let policy = Policy {
+            attempts_per_profile: budget,
+            ..Policy::default()
+        };
+        let mut e = engine(pool(3), policy);
+        let run = drive(
+            &mut e,
+            T0,
+            |_, now| response(503, "Service Unavailable", now),
+            never_refresh,
+        );
+        assert_eq!(run.attempted(), vec!["p0".to_string(); budget as usize]);
+        assert_eq!(
+            run.attempts
+                .iter()
+                .map(|a| (a.try_n, a.of))
+                .collect::<Vec<_>>(),
+            (1..=budget).map(|t| (t, budget)).collect::<Vec<_>>()
+        );
+        assert!(run.kinds("profile_rotation").is_empty());
+        assert!(run.kinds("profile_cooldown").is_empty());
+        assert!(
+            !run.effects
+                .iter()
+                .any(|e| matches!(e, Effect::MarkExhausted { .. } | Effect::MarkDead { .. }))
+        );
+        assert_eq!(run.end.outcome, RequestOutcome::UpstreamUnavailable);
+        assert_eq!(run.end.exit_code(), 4);
+        // Exponential backoff with jitter between half and all of the delay.
+        assert_eq!(run.waits.len(), budget as usize - 1);
+        for (k, wait) in run.waits.iter().enumerate() {
+            let delay = 2f64.powi(k as i32).min(30.0);
+            assert!(*wait >= delay / 2.0 && *wait <= delay, "wait {k}: {wait}");
+        }
+    }
+}
+
+#[test]
+fn fill_first_still_works() {
+    let mut profiles = pool(3);
+    let mut now = T0;
+    let mut served = vec![];
+    // Request 1 at T0: p0 is out of quota for an hour.
+    for (k, at) in [T0, T0 + 60.0, T0 + 1800.0, T0 + 3700.0]
+        .into_iter()
+        .enumerate()
+    {
+        now = now.max(at);
+        let mut e = Engine::new(
+            format!("req-{k}"),
+            "openai-codex",
+            profiles.clone(),
+            Policy::default(),
+            k as u64,
+        );
+        let run = drive(
+            &mut e,
+            now,
+            |plan, t| {
+                if plan.profile.id == "p0" && k == 0 {
+                    usage_limit(3600.0, t)
+                } else {
+                    Outcome::Success
+                }
+            },
+            never_refresh,
+        );
+        for effect in &run.effects {
+            apply_effect(&mut profiles, effect);
+        }
+        assert_eq!(run.end.outcome, RequestOutcome::Success);
+        served.push((run.attempted(), run.kinds("profile_rotation").len()));
+        now = run.now;
+    }
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        served,
+        [
+            (ids(&["p0", "p1"]), 1),
+            // While p0 cools, later requests go straight to p1: no attempt on p0, no rotation.
+            (ids(&["p1"]), 0),
+            (ids(&["p1"]), 0),
+            // After p0's reset has passed on the clock, fill_first returns to it.
+            (ids(&["p0"]), 0),
+        ]
+    );
+}
+
+// ---- One test per rule ---------------------------------------------------------------------
+
+#[test]
+fn throttled_waits_then_cools_on_the_second_429() {
+    let mut e = engine(pool(2), Policy::default());
+    let run = drive(
+        &mut e,
+        T0,
+        |plan, now| {
+            if plan.profile.id == "p0" {
+                classify_response(Some(429), &[("Retry-After", "7")], "", now)
+            } else {
+                Outcome::Success
+            }
+        },
+        never_refresh,
+    );
+    assert_eq!(run.attempted(), ["p0", "p0", "p1"]);
+    assert_eq!(run.waits, [7.0]);
+    let failed = run.kinds("attempt_failed");
+    assert!(matches!(
+        failed[0],
+        EventKind::AttemptFailed {
+            class: Class::Throttled,
+            retry_in_ms: Some(7000),
+            ..
+        }
+    ));
+    assert!(matches!(
+        failed[1],
+        EventKind::AttemptFailed {
+            class: Class::Throttled,
+            retry_in_ms: None,
+            ..
+        }
+    ));
+    assert!(matches!(
+        run.kinds("profile_rotation")[..],
+        [EventKind::ProfileRotation {
+            reason: Class::Throttled,
+            ..
+        }]
+    ));
+    // Retry-After of the second 429 is the cooldown's end.
+    assert!(matches!(
+        run.effects[0],
+        Effect::MarkExhausted {
+            source: ResetSource::RetryAfter,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn waits_are_capped_by_max_wait() {
+    let policy = Policy {
+        max_wait_s: 5.0,
+        attempts_per_profile: 2,
+        ..Policy::default()
+    };
+    let mut e = engine(pool(1), policy);
+    let run = drive(
+        &mut e,
+        T0,
+        |_, now| classify_response(Some(503), &[("retry-after", "3600")], "", now),
+        never_refresh,
+    );
+    assert_eq!(run.waits, [5.0]);
+    assert_eq!(run.end.outcome, RequestOutcome::UpstreamUnavailable);
+}
+
+#[test]
+fn the_budget_resets_on_rotation() {
+    let mut e = engine(pool(2), Policy::default());
+    let mut p0 = 0;
+    let run = drive(
+        &mut e,
+        T0,
+        |plan, now| match plan.profile.id.as_str() {
+            "p0" => {
+                p0 += 1;
+                if p0 < 3 {
+                    response(502, "", now)
+                } else {
+                    usage_limit(60.0, now)
+                }
+            }
+            _ => response(503, "", now),
+        },
+        never_refresh,
+    );
+    let on = |id: &str| run.attempts.iter().filter(|a| a.profile.id == id).count();
+    assert_eq!((on("p0"), on("p1")), (3, 4));
+    assert_eq!(run.attempts.last().map(|a| (a.try_n, a.n)), Some((4, 7)));
+    assert_eq!(run.end.outcome, RequestOutcome::UpstreamUnavailable);
+}
+
+#[test]
+fn oauth_401_refreshes_once_then_cools_and_rotates() {
+    let mut e = engine(pool(2), Policy::default());
+    let run = drive(
+        &mut e,
+        T0,
+        |plan, now| {
+            if plan.profile.id == "p0" {
+                response(401, "{}", now)
+            } else {
+                Outcome::Success
+            }
+        },
+        |_| RefreshResult::Refreshed,
+    );
+    assert_eq!(run.attempted(), ["p0", "p0", "p1"]);
+    assert_eq!(run.refreshes, ["p0"]);
+    assert!(matches!(
+        run.kinds("token_refresh")[..],
+        [EventKind::TokenRefresh {
+            outcome: crate::events::RefreshOutcome::Refreshed,
+            ..
+        }]
+    ));
+    let Effect::MarkExhausted {
+        until,
+        at,
+        source,
+        code,
+        ..
+    } = &run.effects[0]
+    else {
+        panic!("{:?}", run.effects)
+    };
+    assert_eq!(
+        (*source, *code, until - at),
+        (ResetSource::Ttl, Some(401), 300.0)
+    );
+    assert!(matches!(
+        run.kinds("profile_rotation")[..],
+        [EventKind::ProfileRotation {
+            reason: Class::Auth,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn api_key_403_cools_for_an_hour_without_refresh() {
+    let mut profiles = pool(2);
+    profiles[0].auth_type = AuthType::ApiKey;
+    profiles[0].has_refresh_token = false;
+    let mut e = engine(profiles, Policy::default());
+    let run = drive(
+        &mut e,
+        T0,
+        |plan, now| {
+            if plan.profile.id == "p0" {
+                response(403, "forbidden", now)
+            } else {
+                Outcome::Success
+            }
+        },
+        never_refresh,
+    );
+    assert_eq!(run.attempted(), ["p0", "p1"]);
+    let Effect::MarkExhausted { until, at, .. } = &run.effects[0] else {
+        panic!()
+    };
+    assert_eq!(until - at, 3600.0);
+}
+
+#[test]
+fn dead_tokens_are_marked_dead() {
+    let mut e = engine(pool(2), Policy::default());
+    let body = r#"{"error":{"code":"token_invalidated","message":"Your authentication token has been invalidated."}}"#;
+    let run = drive(
+        &mut e,
+        T0,
+        |plan, now| {
+            if plan.profile.id == "p0" {
+                response(401, body, now)
+            } else {
+                Outcome::Success
+            }
+        },
+        never_refresh,
+    );
+    assert_eq!(run.attempted(), ["p0", "p1"]);
+    assert!(
+        matches!(&run.effects[0], Effect::MarkDead { reason, code: Some(401), .. } if reason == "token_invalidated")
+    );
+    assert!(
+        e.profiles()
+            .iter()
+            .any(|p| p.id == "p0" && p.status.last_status == Some(LastStatus::Dead))
+    );
+}
+
+#[test]
+fn an_expiring_token_is_refreshed_before_the_attempt() {
+    let mut profiles = pool(2);
+    profiles[0].claims = Some(TokenClaims {
+        expires_at: Some(T0 + 60.0),
+        ..TokenClaims::default()
+    });
+    let mut e = engine(profiles.clone(), Policy::default());
+    let run = drive(
+        &mut e,
+        T0,
+        |_, _| Outcome::Success,
+        |_| RefreshResult::Adopted,
+    );
+    assert_eq!(
+        (run.refreshes.as_slice(), run.attempted()),
+        (&["p0".to_string()][..], vec!["p0".to_string()])
+    );
+    assert_eq!(run.events[1].kind.name(), "token_refresh");
+
+    // A refresh that finds the grant revoked marks the profile dead and rotates.
+    let mut e = engine(profiles.clone(), Policy::default());
+    let dead = |_: &ProfileRef| RefreshResult::Failed {
+        dead: true,
+        reason: Some("refresh_token_reused".into()),
+        message: None,
+    };
+    let run = drive(&mut e, T0, |_, _| Outcome::Success, dead);
+    assert_eq!(run.attempted(), ["p1"]);
+    assert!(
+        matches!(&run.effects[0], Effect::MarkDead { reason, .. } if reason == "refresh_token_reused")
+    );
+    assert!(matches!(
+        run.kinds("profile_rotation")[..],
+        [EventKind::ProfileRotation {
+            reason: Class::AuthDead,
+            attempt: 2,
+            ..
+        }]
+    ));
+
+    // A refresh that fails for a passing reason still uses the token while it is valid.
+    let mut e = engine(profiles, Policy::default());
+    let flaky = |_: &ProfileRef| RefreshResult::Failed {
+        dead: false,
+        reason: None,
+        message: Some("timeout".into()),
+    };
+    let run = drive(&mut e, T0, |_, _| Outcome::Success, flaky);
+    assert_eq!(run.attempted(), ["p0"]);
+}
+
+#[test]
+fn request_errors_end_at_once_without_marks() {
+    let mut e = engine(pool(3), Policy::default());
+    let run = drive(
+        &mut e,
+        T0,
+        |_, now| {
+            response(
+                400,
+                r#"{"error":{"type":"invalid_request_error","message":"bad"}}"#,
+                now,
+            )
+        },
+        never_refresh,
+    );
+    assert_eq!(run.attempted(), ["p0"]);
+    assert_eq!(run.end.outcome, RequestOutcome::RequestRejected);
+    assert_eq!(run.end.exit_code(), 5);
+    assert!(
+        !run.effects
+            .iter()
+            .any(|e| matches!(e, Effect::MarkExhausted { .. } | Effect::MarkDead { .. }))
+    );
+    let err = run.end.into_result("openai-codex").unwrap_err();
+    assert_eq!(err.exit_code(), 5);
+    assert!(
+        err.to_string()
+            .contains("400 request invalid_request_error: bad"),
+        "{err}"
+    );
+}
+
+#[test]
+fn failures_after_output_are_never_retried() {
+    let mut e = engine(pool(3), Policy::default());
+    let run = drive(
+        &mut e,
+        T0,
+        |_, _| Outcome::Failure(classify_transport(TransportFailure::StreamCut, true)),
+        never_refresh,
+    );
+    assert_eq!(run.attempted(), ["p0"]);
+    assert_eq!(run.end.outcome, RequestOutcome::UpstreamUnavailable);
+}
+
+#[test]
+fn a_wait_past_the_deadline_ends_the_request() {
+    let policy = Policy {
+        deadline_s: Some(2.0),
+        ..Policy::default()
+    };
+    let mut e = engine(pool(1), policy);
+    let run = drive(
+        &mut e,
+        T0,
+        |_, now| classify_response(Some(503), &[("retry-after", "5")], "", now),
+        never_refresh,
+    );
+    assert_eq!(run.attempted(), ["p0"]);
+    assert!(matches!(
+        run.kinds("attempt_failed")[..],
+        [EventKind::AttemptFailed {
+            retry_in_ms: None,
+            ..
+        }]
+    ));
+    assert_eq!(run.end.outcome, RequestOutcome::UpstreamUnavailable);
+}
+
+#[test]
+fn round_robin_moves_each_pick_to_the_end() {
+    let policy = Policy {
+        strategy: Strategy::RoundRobin,
+        ..Policy::default()
+    };
+    let mut e = engine(pool(3), policy);
+    let run = drive(
+        &mut e,
+        T0,
+        |plan, now| {
+            if plan.profile.id == "p0" {
+                usage_limit(60.0, now)
+            } else {
+                Outcome::Success
+            }
+        },
+        never_refresh,
+    );
+    let moves: Vec<&str> = run
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::MoveToEnd { profile_id } => Some(profile_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moves, ["p0", "p1"]);
+    let order: Vec<(&str, i64, usize)> = e
+        .profiles()
+        .iter()
+        .map(|p| (p.id.as_str(), p.priority, p.position))
+        .collect();
+    assert_eq!(order, [("p2", 0, 1), ("p0", 1, 2), ("p1", 2, 3)]);
+}
+
+#[test]
+fn an_empty_pool_is_exhausted_before_any_attempt() {
+    let mut profiles = pool(2);
+    profiles[0].status.last_status = Some(LastStatus::Dead);
+    profiles[1].status = crate::pool::Status {
+        last_status: Some(LastStatus::Exhausted),
+        last_status_at: Some(T0 - 100.0),
+        last_error_code: Some(402),
+        ..Default::default()
+    };
+    let mut e = engine(profiles, Policy::default());
+    let run = drive(
+        &mut e,
+        T0,
+        |_, _| panic!("no attempt expected"),
+        never_refresh,
+    );
+    assert_eq!(run.end.outcome, RequestOutcome::PoolExhausted);
+    assert_eq!(run.end.next_available_at, Some(T0 + 3500.0));
+    assert_eq!(run.end.profile, None);
+    assert!(matches!(
+        run.kinds("request_start")[..],
+        [EventKind::RequestStart {
+            eligible_profiles: 0,
+            max_profiles: 0,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn max_profiles_caps_the_rotation() {
+    let policy = Policy {
+        max_profiles: Some(2),
+        ..Policy::default()
+    };
+    let mut e = engine(pool(4), policy);
+    let run = drive(&mut e, T0, |_, now| response(402, "", now), never_refresh);
+    assert_eq!(run.attempted(), ["p0", "p1"]);
+    assert!(matches!(
+        run.kinds("profile_rotation")[..],
+        [EventKind::ProfileRotation {
+            attempt: 2,
+            max: 2,
+            remaining_profiles: 0,
+            ..
+        }]
+    ));
+    assert_eq!(run.end.outcome, RequestOutcome::PoolExhausted);
+    // p2 and p3 are still healthy: available now.
+    assert_eq!(run.end.next_available_at, Some(run.now));
+}
+
+#[test]
+fn inputs_out_of_order_are_errors_not_panics() {
+    let mut e = engine(pool(1), Policy::default());
+    assert!(e.on_outcome(Outcome::Success, T0).is_err());
+    assert!(e.on_waited(T0).is_err());
+    let step = e.start(T0).unwrap();
+    assert!(matches!(step.action, Action::Attempt(_)));
+    assert!(e.start(T0).is_err());
+    assert!(e.on_refresh(RefreshResult::Refreshed, T0).is_err());
+    e.on_outcome(Outcome::Success, T0).unwrap();
+    let err = e.on_outcome(Outcome::Success, T0).unwrap_err();
+    assert_eq!(err.to_string(), "engine: on_outcome called while done");
+}
+
+// ---- Properties ----------------------------------------------------------------------------
+
+mod properties {
+    use super::*;
+    use crate::pool::Strategy as Pick;
+    use proptest::prelude::{
+        Just, ProptestConfig, any, prop_assert, prop_assert_eq, prop_oneof, proptest,
+    };
+    use proptest::strategy::Strategy;
+    use std::collections::{HashMap, HashSet};
+
+    #[derive(Debug, Clone, Copy)]
+    enum Scripted {
+        Ok,
+        UsageLimit,
+        Throttle,
+        Billing,
+        Unauthorized,
+        Forbidden,
+        Revoked,
+        Unavailable,
+        Timeout,
+        BadRequest,
+        CutAfterOutput,
+    }
+
+    fn scripted() -> impl Strategy<Value = Scripted> {
+        prop_oneof![
+            3 => Just(Scripted::Ok),
+            2 => Just(Scripted::UsageLimit),
+            1 => Just(Scripted::Throttle),
+            1 => Just(Scripted::Billing),
+            1 => Just(Scripted::Unauthorized),
+            1 => Just(Scripted::Forbidden),
+            1 => Just(Scripted::Revoked),
+            3 => Just(Scripted::Unavailable),
+            1 => Just(Scripted::Timeout),
+            1 => Just(Scripted::BadRequest),
+            1 => Just(Scripted::CutAfterOutput),
+        ]
+    }
+
+    fn outcome(s: Scripted, now: Epoch) -> Outcome {
+        match s {
+            Scripted::Ok => Outcome::Success,
+            Scripted::UsageLimit => usage_limit(900.0, now),
+            Scripted::Throttle => classify_response(Some(429), &[("retry-after", "2")], "", now),
+            Scripted::Billing => response(402, "", now),
+            Scripted::Unauthorized => response(401, "", now),
+            Scripted::Forbidden => response(403, "", now),
+            Scripted::Revoked => response(401, r#"{"error":{"code":"token_revoked"}}"#, now),
+            Scripted::Unavailable => response(503, "", now),
+            Scripted::Timeout => {
+                Outcome::Failure(classify_transport(TransportFailure::Timeout, false))
+            }
+            Scripted::BadRequest => response(422, "", now),
+            Scripted::CutAfterOutput => {
+                Outcome::Failure(classify_transport(TransportFailure::StreamCut, true))
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        profiles: Vec<Profile>,
+        policy: Policy,
+        scripts: Vec<Vec<Scripted>>,
+        refresh: Vec<u8>,
+        seed: u64,
+    }
+
+    fn arb_profile(i: usize) -> impl Strategy<Value = Profile> {
+        (0..6u8, any::<bool>(), 0..4u8, 0..20u64).prop_map(
+            move |(state, oauth, expiry, requests)| {
+                let mut p = profile(&format!("p{i}"), i as i64);
+                p.position = i + 1;
+                p.request_count = requests;
+                if !oauth {
+                    p.auth_type = AuthType::ApiKey;
+                    p.has_refresh_token = false;
+                }
+                match state {
+                    0 => p.status.last_status = Some(LastStatus::Dead),
+                    1 => {
+                        p.status.last_status = Some(LastStatus::Exhausted);
+                        p.status.last_error_reset_at = Some(T0 + 600.0);
+                    }
+                    2 if !oauth => p.has_token = false,
+                    _ => {}
+                }
+                if oauth && expiry == 0 {
+                    p.claims = Some(TokenClaims {
+                        expires_at: Some(T0 + 30.0),
+                        ..TokenClaims::default()
+                    });
+                }
+                p
+            },
+        )
+    }
+
+    fn arb_case() -> impl Strategy<Value = Case> {
+        (1..7usize)
+            .prop_flat_map(|n| {
+                let profiles: Vec<_> = (0..n).map(arb_profile).collect();
+                let scripts =
+                    proptest::collection::vec(proptest::collection::vec(scripted(), 0..8), n);
+                let strategy = prop_oneof![
+                    Just(Pick::FillFirst),
+                    Just(Pick::RoundRobin),
+                    Just(Pick::LeastUsed),
+                    Just(Pick::Random),
+                ];
+                let policy = (
+                    strategy,
+                    1..6u32,
+                    proptest::option::of(1..8usize),
+                    proptest::option::of(1.0..120.0f64),
+                )
+                    .prop_map(|(strategy, attempts, max_profiles, deadline)| Policy {
+                        strategy,
+                        attempts_per_profile: attempts,
+                        max_profiles,
+                        deadline_s: deadline,
+                        ..Policy::default()
+                    });
+                (
+                    profiles,
+                    policy,
+                    scripts,
+                    proptest::collection::vec(0..3u8, 0..8),
+                    any::<u64>(),
+                )
+            })
+            .prop_map(|(profiles, policy, scripts, refresh, seed)| Case {
+                profiles,
+                policy,
+                scripts,
+                refresh,
+                seed,
+            })
+    }
+
+    /// Runs a case; checks at every attempt that the profile was available in the driver's own
+    /// copy of the pool (with every effect applied so far).
+    fn run_case(case: &Case) -> (Run, Vec<Profile>) {
+        let mut shadow = case.profiles.clone();
+        let mut cursor: HashMap<String, usize> = HashMap::new();
+        let mut refreshes = case.refresh.iter().copied().cycle();
+        let mut e = Engine::new(
+            "r",
+            "openai-codex",
+            case.profiles.clone(),
+            case.policy.clone(),
+            case.seed,
+        );
+        let mut now = T0;
+        let mut step = e.start(now).unwrap();
+        let mut run = Run {
+            events: vec![],
+            effects: vec![],
+            attempts: vec![],
+            waits: vec![],
+            refreshes: vec![],
+            end: RequestEnd {
+                outcome: RequestOutcome::Success,
+                profile: None,
+                attempts: 0,
+                rotations: 0,
+                at: 0.0,
+                elapsed_s: 0.0,
+                next_available_at: None,
+                last_failure: None,
+            },
+            now,
+        };
+        for _ in 0..1000 {
+            for effect in &step.effects {
+                apply_effect(&mut shadow, effect);
+            }
+            run.effects.extend(step.effects);
+            run.events.extend(step.events);
+            step = match step.action {
+                Action::Attempt(plan) => {
+                    let p = shadow.iter().find(|p| p.id == plan.profile.id).unwrap();
+                    assert!(
+                        p.is_available(now),
+                        "attempted {} while {:?}",
+                        p.id,
+                        p.availability(now)
+                    );
+                    let i: usize = plan.profile.id[1..].parse().unwrap();
+                    let k = cursor.entry(plan.profile.id.clone()).or_default();
+                    // A script that runs out answers success.
+                    let s = case.scripts[i].get(*k).copied().unwrap_or(Scripted::Ok);
+                    *k += 1;
+                    now += LATENCY;
+                    run.attempts.push(plan);
+                    e.on_outcome(outcome(s, now), now).unwrap()
+                }
+                Action::Wait { seconds } => {
+                    assert!(seconds > 0.0 && seconds <= case.policy.max_wait_s);
+                    run.waits.push(seconds);
+                    now += seconds;
+                    e.on_waited(now).unwrap()
+                }
+                Action::Refresh(p) => {
+                    run.refreshes.push(p.id);
+                    let result = match refreshes.next() {
+                        Some(1) => RefreshResult::Failed {
+                            dead: true,
+                            reason: None,
+                            message: None,
+                        },
+                        Some(2) => RefreshResult::Failed {
+                            dead: false,
+                            reason: None,
+                            message: None,
+                        },
+                        _ => RefreshResult::Refreshed,
+                    };
+                    e.on_refresh(result, now).unwrap()
+                }
+                Action::Finish(end) => {
+                    run.end = end;
+                    run.now = now;
+                    return (run, shadow);
+                }
+            };
+        }
+        panic!("no finish within 1000 steps");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn engine_invariants(case in arb_case()) {
+            let (run, shadow) = run_case(&case);
+            let budget = case.policy.attempts_per_profile.max(1) as usize;
+
+            // A profile is entered once: what happens on it (refreshes, attempts) forms one
+            // contiguous run. A profile can be entered without an attempt (its refresh failed).
+            let mut entered: Vec<&str> = run
+                .events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EventKind::Attempt { profile, .. } | EventKind::TokenRefresh { profile, .. } => Some(profile.as_str()),
+                    _ => None,
+                })
+                .collect();
+            entered.dedup();
+            let unique: HashSet<&str> = entered.iter().copied().collect();
+            prop_assert_eq!(unique.len(), entered.len(), "a profile was entered twice: {:?}", entered);
+
+            // Never more attempts on one profile than its budget; `try` counts them.
+            for hash in &unique {
+                let tries: Vec<u32> = run.attempts.iter().filter(|a| a.profile.hash == *hash).map(|a| a.try_n).collect();
+                prop_assert!(tries.len() <= budget);
+                let expected: Vec<u32> = (1..=tries.len() as u32).collect();
+                prop_assert_eq!(tries, expected);
+            }
+
+            // The profile-try cap.
+            let eligible = case.profiles.iter().filter(|p| p.is_available(T0)).count();
+            let cap = case.policy.max_profiles.map_or(eligible, |m| m.min(eligible));
+            prop_assert!(entered.len() <= cap);
+
+            // Every request ends in an outcome of DESIGN §7, reported once, last.
+            prop_assert!([0, 3, 4, 5].contains(&run.end.exit_code()));
+            prop_assert_eq!(run.kinds("request_end").len(), 1);
+            prop_assert_eq!(run.events.last().map(|e| e.kind.name()), Some("request_end"));
+            prop_assert_eq!(run.kinds("request_start").len(), 1);
+            prop_assert_eq!(run.kinds("profile_rotation").len(), entered.len().saturating_sub(1));
+            if run.end.outcome == RequestOutcome::PoolExhausted {
+                prop_assert_eq!(run.end.next_available_at, crate::pool::next_available_at(&shadow, run.now));
+            }
+            // Transient failures never cool or kill a profile.
+            let transient_only = run.events.iter().all(|e| match &e.kind {
+                EventKind::AttemptFailed { class, .. } => *class == Class::Transient,
+                EventKind::TokenRefresh { outcome, .. } => *outcome != crate::events::RefreshOutcome::Failed,
+                _ => true,
+            });
+            if transient_only {
+                let marked = run.effects.iter().any(|e| matches!(e, Effect::MarkExhausted { .. } | Effect::MarkDead { .. }));
+                prop_assert!(!marked);
+            }
+            // No secret or label reaches a JSON event.
+            for event in &run.events {
+                let line = serde_json::to_string(event).unwrap();
+                prop_assert!(!line.contains("@example.com"), "{}", line);
+            }
+        }
+
+        #[test]
+        fn identical_seeds_give_identical_traces(case in arb_case()) {
+            let (a, _) = run_case(&case);
+            let (b, _) = run_case(&case);
+            prop_assert_eq!(a, b);
+        }
+    }
+}

@@ -1,0 +1,520 @@
+//! The events of DESIGN §6: what the engine reports, as JSON Lines for scripts and as one
+//! readable line each for people.
+//!
+//! JSON events name profiles by profile hash only: tokens and labels never appear in them, so a
+//! trace file can be shared. The human form may show labels (the operator's own screen), but
+//! every piece of text that came from a server or a file is sanitised first.
+
+use crate::engine::{Class, RequestOutcome, ResetSource};
+use crate::pool::{Profile, Strategy};
+use crate::sanitize;
+use crate::time::{Epoch, compact_duration, relative, rfc3339_ms, rfc3339_s};
+use serde::{Serialize, Serializer};
+use std::io::{self, Write};
+
+/// One event: the common fields plus its kind. Serialises as one flat object whose first key
+/// is `event`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    #[serde(flatten)]
+    pub kind: EventKind,
+    #[serde(rename = "ts", serialize_with = "ts_ms")]
+    pub at: Epoch,
+    pub request_id: String,
+    pub provider: String,
+}
+
+/// The kinds of event and their own fields, exactly as DESIGN §6 lists them. Optional fields
+/// are always present (as `null` when unknown) so that every event of a kind has one shape.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    RequestStart {
+        strategy: Strategy,
+        eligible_profiles: usize,
+        attempts_per_profile: u32,
+        /// The profile-try cap of this request: `min(--max-profiles, eligible_profiles)`.
+        max_profiles: usize,
+    },
+    Attempt {
+        profile: String,
+        #[serde(rename = "try")]
+        try_n: u32,
+        of: u32,
+        n: u32,
+    },
+    AttemptFailed {
+        profile: String,
+        status: Option<u16>,
+        class: Class,
+        error_type: Option<String>,
+        message: Option<String>,
+        /// Set when the same profile will be retried (0 after a token refresh).
+        retry_in_ms: Option<u64>,
+    },
+    ProfileCooldown {
+        profile: String,
+        #[serde(serialize_with = "ts_s")]
+        until: Epoch,
+        source: ResetSource,
+        reason: String,
+    },
+    ProfileRotation {
+        from_profile: String,
+        to_profile: String,
+        reason: Class,
+        attempt: usize,
+        max: usize,
+        remaining_profiles: usize,
+    },
+    TokenRefresh {
+        profile: String,
+        outcome: RefreshOutcome,
+    },
+    RequestEnd {
+        outcome: RequestOutcome,
+        profile: Option<String>,
+        attempts: u32,
+        rotations: u32,
+        elapsed_ms: u64,
+        #[serde(serialize_with = "opt_ts_s")]
+        next_available_at: Option<Epoch>,
+    },
+}
+
+impl EventKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::RequestStart { .. } => "request_start",
+            EventKind::Attempt { .. } => "attempt",
+            EventKind::AttemptFailed { .. } => "attempt_failed",
+            EventKind::ProfileCooldown { .. } => "profile_cooldown",
+            EventKind::ProfileRotation { .. } => "profile_rotation",
+            EventKind::TokenRefresh { .. } => "token_refresh",
+            EventKind::RequestEnd { .. } => "request_end",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshOutcome {
+    Refreshed,
+    Adopted,
+    Failed,
+}
+
+impl RefreshOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshOutcome::Refreshed => "refreshed",
+            RefreshOutcome::Adopted => "adopted",
+            RefreshOutcome::Failed => "failed",
+        }
+    }
+}
+
+fn ts_ms<S: Serializer>(at: &Epoch, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339_ms(*at))
+}
+
+/// Cooldown ends are shown to the second, like `profiles list` and the fixtures' README.
+fn ts_s<S: Serializer>(at: &Epoch, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339_s(*at))
+}
+
+fn opt_ts_s<S: Serializer>(at: &Option<Epoch>, s: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => ts_s(at, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Where events go. `profiles` is the current pool snapshot, for renderers that show labels.
+pub trait Sink {
+    fn emit(&mut self, event: &Event, profiles: &[Profile]) -> io::Result<()>;
+}
+
+/// One JSON object per line.
+pub struct JsonLines<W: Write>(pub W);
+
+impl<W: Write> Sink for JsonLines<W> {
+    fn emit(&mut self, event: &Event, _profiles: &[Profile]) -> io::Result<()> {
+        serde_json::to_writer(&mut self.0, event)?;
+        self.0.write_all(b"\n")
+    }
+}
+
+/// One readable line per event.
+pub struct Human<W: Write>(pub W);
+
+impl<W: Write> Sink for Human<W> {
+    fn emit(&mut self, event: &Event, profiles: &[Profile]) -> io::Result<()> {
+        writeln!(self.0, "{}", human_line(event, profiles))
+    }
+}
+
+/// Drops every event (`--trace off`).
+pub struct Discard;
+
+impl Sink for Discard {
+    fn emit(&mut self, _event: &Event, _profiles: &[Profile]) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `#2 d4e5f6a1… team-a@example.com`: position, short hash and (sanitised) label when the
+/// profile is in `profiles`, else the short hash alone.
+pub fn profile_name(hash: &str, profiles: &[Profile]) -> String {
+    let short: String = hash.chars().take(8).collect();
+    match profiles.iter().find(|p| p.hash == hash) {
+        Some(p) => format!(
+            "#{} {short}… {}",
+            p.position,
+            sanitize::one_line(&p.label, 48)
+        ),
+        None => format!("{short}…"),
+    }
+}
+
+/// The human rendering of one event, without a trailing newline.
+pub fn human_line(event: &Event, profiles: &[Profile]) -> String {
+    let clock = rfc3339_ms(event.at);
+    let clock = clock.get(11..23).unwrap_or(&clock);
+    let request = sanitize::one_line(&event.request_id, 40);
+    let name = |hash: &str| profile_name(hash, profiles);
+    let plural = |n: u64, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let (verb, text) = match &event.kind {
+        EventKind::RequestStart {
+            strategy,
+            eligible_profiles,
+            attempts_per_profile,
+            max_profiles,
+        } => (
+            "start",
+            format!(
+                "{}: {}, {} eligible, up to {} × {}",
+                sanitize::one_line(&event.provider, 40),
+                strategy.as_str(),
+                eligible_profiles,
+                plural(*max_profiles as u64, "profile", "profiles"),
+                plural(u64::from(*attempts_per_profile), "attempt", "attempts"),
+            ),
+        ),
+        EventKind::Attempt {
+            profile,
+            try_n,
+            of,
+            n,
+        } => (
+            "attempt",
+            format!("{} try {try_n}/{of} (attempt {n})", name(profile)),
+        ),
+        EventKind::AttemptFailed {
+            profile,
+            status,
+            class,
+            error_type,
+            message,
+            retry_in_ms,
+        } => {
+            let mut text = format!(
+                "{} {}",
+                name(profile),
+                status.map_or_else(|| "—".to_string(), |s| s.to_string())
+            );
+            text.push(' ');
+            text.push_str(class.as_str());
+            if let Some(t) = error_type {
+                text.push_str(&format!(" {}", sanitize::one_line(t, 64)));
+            }
+            if let Some(m) = message {
+                text.push_str(&format!(": {}", sanitize::one_line(m, 200)));
+            }
+            match retry_in_ms {
+                Some(0) => text.push_str("; retrying now"),
+                Some(ms) => text.push_str(&format!(
+                    "; retry in {}",
+                    short_duration(*ms as f64 / 1000.0)
+                )),
+                None => {}
+            }
+            ("failed", text)
+        }
+        EventKind::ProfileCooldown {
+            profile,
+            until,
+            source,
+            reason,
+        } => (
+            "cooldown",
+            format!(
+                "{} until {} ({}, from {}) {}",
+                name(profile),
+                rfc3339_s(*until),
+                relative(*until, event.at),
+                source.as_str(),
+                sanitize::one_line(reason, 40)
+            ),
+        ),
+        EventKind::ProfileRotation {
+            from_profile,
+            to_profile,
+            reason,
+            attempt,
+            max,
+            remaining_profiles,
+        } => (
+            "rotate",
+            format!(
+                "{} → {} ({}; profile {attempt} of {max}, {remaining_profiles} left)",
+                name(from_profile),
+                name(to_profile),
+                reason.as_str()
+            ),
+        ),
+        EventKind::TokenRefresh { profile, outcome } => {
+            ("refresh", format!("{} {}", name(profile), outcome.as_str()))
+        }
+        EventKind::RequestEnd {
+            outcome,
+            profile,
+            attempts,
+            rotations,
+            elapsed_ms,
+            next_available_at,
+        } => {
+            let mut text = outcome.as_str().to_string();
+            if let Some(p) = profile {
+                let word = if *outcome == RequestOutcome::Success {
+                    "on"
+                } else {
+                    "last"
+                };
+                text.push_str(&format!(" {word} {}", name(p)));
+            }
+            text.push_str(&format!(
+                " after {}, {}, {}",
+                plural(u64::from(*attempts), "attempt", "attempts"),
+                plural(u64::from(*rotations), "rotation", "rotations"),
+                short_duration(*elapsed_ms as f64 / 1000.0)
+            ));
+            if *outcome == RequestOutcome::PoolExhausted {
+                match next_available_at {
+                    Some(at) => text.push_str(&format!(
+                        "; next available {} ({})",
+                        rfc3339_s(*at),
+                        relative(*at, event.at)
+                    )),
+                    None => text.push_str("; no profile will become available on its own"),
+                }
+            }
+            ("end", text)
+        }
+    };
+    format!("{clock} {request} {verb:<8} {text}")
+}
+
+/// `850ms`, `1.2s`, `2m30s`: waits are short, so sub-second precision matters here.
+fn short_duration(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{}ms", (seconds * 1000.0).round() as u64)
+    } else if seconds < 60.0 {
+        format!("{:.1}s", seconds)
+    } else {
+        compact_duration(seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::pool::{profile_hash, tests::profile};
+    use serde_json::{Value, json};
+
+    const AT: Epoch = 1_795_838_400.123; // 2026-11-28T04:00:00.123Z
+
+    fn event(kind: EventKind) -> Event {
+        Event {
+            kind,
+            at: AT,
+            request_id: "req-1".into(),
+            provider: "openai-codex".into(),
+        }
+    }
+
+    fn json(kind: EventKind) -> Value {
+        let mut buf = Vec::new();
+        JsonLines(&mut buf).emit(&event(kind), &[]).unwrap();
+        assert!(buf.ends_with(b"\n") && buf.iter().filter(|b| **b == b'\n').count() == 1);
+        serde_json::from_slice(&buf).unwrap()
+    }
+
+    #[test]
+    fn profile_rotation_has_exactly_the_contract_fields() {
+        let value = json(EventKind::ProfileRotation {
+            from_profile: "aaaaaaaaaaaa".into(),
+            to_profile: "bbbbbbbbbbbb".into(),
+            reason: Class::RateLimit,
+            attempt: 2,
+            max: 3,
+            remaining_profiles: 1,
+        });
+        assert_eq!(
+            value,
+            json!({
+                "event": "profile_rotation", "from_profile": "aaaaaaaaaaaa", "to_profile": "bbbbbbbbbbbb",
+                "reason": "rate_limit", "attempt": 2, "max": 3, "remaining_profiles": 1,
+                "ts": "2026-11-28T04:00:00.123Z", "request_id": "req-1", "provider": "openai-codex"
+            })
+        );
+        // `event` comes first, so a line is recognisable at a glance.
+        let text = serde_json::to_string(&event(EventKind::TokenRefresh {
+            profile: "x".into(),
+            outcome: RefreshOutcome::Adopted,
+        }))
+        .unwrap();
+        assert!(
+            text.starts_with(r#"{"event":"token_refresh","profile":"x","outcome":"adopted","ts":"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_kind_has_its_fields() {
+        let keys = |v: Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+        let common = ["ts", "request_id", "provider"];
+        let cases = [
+            (
+                EventKind::RequestStart {
+                    strategy: Strategy::FillFirst,
+                    eligible_profiles: 3,
+                    attempts_per_profile: 4,
+                    max_profiles: 3,
+                },
+                vec![
+                    "event",
+                    "strategy",
+                    "eligible_profiles",
+                    "attempts_per_profile",
+                    "max_profiles",
+                ],
+            ),
+            (
+                EventKind::Attempt {
+                    profile: "p".into(),
+                    try_n: 1,
+                    of: 4,
+                    n: 1,
+                },
+                vec!["event", "profile", "try", "of", "n"],
+            ),
+            (
+                EventKind::AttemptFailed {
+                    profile: "p".into(),
+                    status: None,
+                    class: Class::Transient,
+                    error_type: None,
+                    message: None,
+                    retry_in_ms: None,
+                },
+                vec![
+                    "event",
+                    "profile",
+                    "status",
+                    "class",
+                    "error_type",
+                    "message",
+                    "retry_in_ms",
+                ],
+            ),
+            (
+                EventKind::ProfileCooldown {
+                    profile: "p".into(),
+                    until: AT,
+                    source: ResetSource::Ttl,
+                    reason: "billing".into(),
+                },
+                vec!["event", "profile", "until", "source", "reason"],
+            ),
+            (
+                EventKind::RequestEnd {
+                    outcome: RequestOutcome::PoolExhausted,
+                    profile: None,
+                    attempts: 3,
+                    rotations: 2,
+                    elapsed_ms: 10,
+                    next_available_at: Some(AT),
+                },
+                vec![
+                    "event",
+                    "outcome",
+                    "profile",
+                    "attempts",
+                    "rotations",
+                    "elapsed_ms",
+                    "next_available_at",
+                ],
+            ),
+        ];
+        for (kind, expected) in cases {
+            let mut expected: Vec<String> = expected.into_iter().map(String::from).collect();
+            expected.extend(common.map(String::from));
+            assert_eq!(keys(json(kind)), expected);
+        }
+        let end = json(EventKind::RequestEnd {
+            outcome: RequestOutcome::PoolExhausted,
+            profile: None,
+            attempts: 3,
+            rotations: 2,
+            elapsed_ms: 10,
+            next_available_at: Some(1795842030.64),
+        });
+        assert_eq!(end["next_available_at"], "2026-11-28T05:00:30Z");
+        assert_eq!(end["outcome"], "pool_exhausted");
+    }
+
+    #[test]
+    fn human_lines_name_profiles_and_sanitise() {
+        let mut p = profile("d4e5f6", 1);
+        p.position = 2;
+        p.label = "team-a@example.com\x1b[2J".into();
+        let hash = profile_hash("d4e5f6");
+        let line = human_line(
+            &event(EventKind::AttemptFailed {
+                profile: hash.clone(),
+                status: Some(429),
+                class: Class::RateLimit,
+                error_type: Some("usage_limit_reached".into()),
+                message: Some("limit\nreached".into()),
+                retry_in_ms: None,
+            }),
+            &[p],
+        );
+        assert_eq!(
+            line,
+            format!(
+                "04:00:00.123 req-1 failed   #2 {}… team-a@example.com 429 rate_limit usage_limit_reached: limit reached",
+                &hash[..8]
+            )
+        );
+        let unknown = human_line(
+            &event(EventKind::TokenRefresh {
+                profile: hash.clone(),
+                outcome: RefreshOutcome::Failed,
+            }),
+            &[],
+        );
+        assert!(
+            unknown.ends_with(&format!("refresh  {}… failed", &hash[..8])),
+            "{unknown}"
+        );
+    }
+}
