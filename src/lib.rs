@@ -4,3 +4,4 @@ pub mod error;
 pub mod pool;
 pub mod time;
 pub mod cli;
+pub mod store;
