@@ -54,7 +54,11 @@ impl Document {
             return Ok(());
         };
         let Value::Object(pool) = pool else {
-            return Err(Error::schema(&self.path, "credential_pool", "an object of provider pools"));
+            return Err(Error::schema(
+                &self.path,
+                "credential_pool",
+                "an object of provider pools",
+            ));
         };
         for (provider, entries) in pool {
             self.read_profiles(provider, entries)?;
@@ -64,7 +68,9 @@ impl Document {
 
     /// Provider names of `credential_pool`, in file order.
     pub fn providers(&self) -> Vec<&str> {
-        self.pool().map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default()
+        self.pool()
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     fn pool(&self) -> Option<&Map<String, Value>> {
@@ -82,11 +88,17 @@ impl Document {
     /// The stored access token of an entry. Secrets never enter a `Profile`; drivers that need
     /// one ask here, just before use.
     pub fn access_token(&self, provider: &str, id: &str) -> Option<&str> {
-        self.entry(provider, id)?.get("access_token")?.as_str().filter(|t| !t.is_empty())
+        self.entry(provider, id)?
+            .get("access_token")?
+            .as_str()
+            .filter(|t| !t.is_empty())
     }
 
     pub fn refresh_token(&self, provider: &str, id: &str) -> Option<&str> {
-        self.entry(provider, id)?.get("refresh_token")?.as_str().filter(|t| !t.is_empty())
+        self.entry(provider, id)?
+            .get("refresh_token")?
+            .as_str()
+            .filter(|t| !t.is_empty())
     }
 
     fn entry(&self, provider: &str, id: &str) -> Option<&Map<String, Value>> {
@@ -100,7 +112,12 @@ impl Document {
 
     /// Sets fields of the entry `id` of `provider`, in place: existing keys keep their position,
     /// new keys go at the end. Nothing else of the document changes.
-    pub fn set_fields(&mut self, provider: &str, id: &str, fields: Vec<(&str, Value)>) -> Result<()> {
+    pub fn set_fields(
+        &mut self,
+        provider: &str,
+        id: &str,
+        fields: Vec<(&str, Value)>,
+    ) -> Result<()> {
         let entry = self
             .root
             .get_mut("credential_pool")
@@ -153,8 +170,12 @@ impl Document {
 
     /// The bytes to write: `version` and `updated_at` stamped as Hermes stamps them.
     pub fn to_bytes(&mut self, now: Epoch) -> Vec<u8> {
-        self.root.insert("version".into(), Value::from(STORE_VERSION));
-        self.root.insert("updated_at".into(), Value::from(time::python_isoformat(now)));
+        self.root
+            .insert("version".into(), Value::from(STORE_VERSION));
+        self.root.insert(
+            "updated_at".into(),
+            Value::from(time::python_isoformat(now)),
+        );
         super::write::to_hermes_json(&Value::Object(self.root.clone()))
     }
 
@@ -175,7 +196,10 @@ impl Document {
                 return Err(Error::schema(
                     &self.path,
                     format!("{place}.id"),
-                    format!("an id unique within {provider} (`{}` appears twice)", profile.id),
+                    format!(
+                        "an id unique within {provider} (`{}` appears twice)",
+                        profile.id
+                    ),
                 ));
             }
             profiles.push(profile);
@@ -188,21 +212,31 @@ impl Document {
         Ok(profiles)
     }
 
-    fn read_entry(&self, provider: &str, place: &str, entry: &Map<String, Value>) -> Result<Profile> {
+    fn read_entry(
+        &self,
+        provider: &str,
+        place: &str,
+        entry: &Map<String, Value>,
+    ) -> Result<Profile> {
         let fields = Fields {
             path: &self.path,
             place,
             entry,
         };
-        let id = fields.string("id")?.filter(|id| !id.is_empty()).ok_or_else(|| {
-            Error::schema(&self.path, format!("{place}.id"), "a non-empty string")
-        })?;
+        let id = fields
+            .string("id")?
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                Error::schema(&self.path, format!("{place}.id"), "a non-empty string")
+            })?;
         let access_token = fields.string("access_token")?.unwrap_or_default();
         let source = fields.string("source")?;
         let auth_type = match fields.string("auth_type")?.as_deref() {
             Some("oauth") => AuthType::Oauth,
             // Hermes infers OAuth for Anthropic setup tokens stored without an auth_type.
-            _ if provider == "anthropic" && access_token.starts_with("sk-ant-oat") => AuthType::Oauth,
+            _ if provider == "anthropic" && access_token.starts_with("sk-ant-oat") => {
+                AuthType::Oauth
+            }
             _ => AuthType::ApiKey,
         };
         let claims = match auth_type {
@@ -222,7 +256,9 @@ impl Document {
             priority: fields.integer("priority")?.unwrap_or(0),
             source,
             has_token: !access_token.is_empty(),
-            has_refresh_token: fields.string("refresh_token")?.is_some_and(|t| !t.is_empty()),
+            has_refresh_token: fields
+                .string("refresh_token")?
+                .is_some_and(|t| !t.is_empty()),
             status: Status {
                 last_status: fields.string("last_status")?.map(|s| LastStatus::parse(&s)),
                 last_status_at: fields.timestamp("last_status_at")?,
@@ -233,7 +269,11 @@ impl Document {
             },
             request_count: match fields.integer("request_count")? {
                 Some(n) if n < 0 => {
-                    return Err(Error::schema(&self.path, format!("{place}.request_count"), "a count ≥ 0"));
+                    return Err(Error::schema(
+                        &self.path,
+                        format!("{place}.request_count"),
+                        "a count ≥ 0",
+                    ));
                 }
                 n => n.unwrap_or(0) as u64,
             },
@@ -270,7 +310,10 @@ impl Fields<'_> {
     fn integer(&self, key: &str) -> Result<Option<i64>> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| self.wrong(key, "an integer or null")),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| self.wrong(key, "an integer or null")),
             Some(_) => Err(self.wrong(key, "an integer or null")),
         }
     }
@@ -331,39 +374,72 @@ mod tests {
     #[test]
     fn sorts_stably_by_priority() {
         let doc = parse(r#"{"credential_pool":{"p":[{"id":"x","priority":1},{"id":"y","priority":0},{"id":"z","priority":1}]}}"#).unwrap();
-        let ids: Vec<_> = doc.profiles("p").unwrap().into_iter().map(|p| p.id).collect();
+        let ids: Vec<_> = doc
+            .profiles("p")
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
         assert_eq!(ids, ["y", "x", "z"]);
     }
 
     #[test]
     fn wrong_types_name_the_place() {
-        let err = parse(r#"{"credential_pool":{"p":[{"id":"x"},{"id":"y","priority":"high"}]}}"#).unwrap_err();
-        assert_eq!(err.to_string(), "/h/auth.json: credential_pool.p[1].priority: expected an integer or null");
+        let err = parse(r#"{"credential_pool":{"p":[{"id":"x"},{"id":"y","priority":"high"}]}}"#)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json: credential_pool.p[1].priority: expected an integer or null"
+        );
         let err = parse(r#"{"credential_pool":{"p":{}}}"#).unwrap_err();
-        assert_eq!(err.to_string(), "/h/auth.json: credential_pool.p: expected a list of entries");
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json: credential_pool.p: expected a list of entries"
+        );
         let err = parse(r#"[1]"#).unwrap_err();
-        assert_eq!(err.to_string(), "/h/auth.json: top level: expected a JSON object");
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json: top level: expected a JSON object"
+        );
         let err = parse(r#"{"credential_pool":{"p":[{"id":"x"},{"id":"x"}]}}"#).unwrap_err();
         assert!(err.to_string().contains("appears twice"), "{err}");
         let err = parse(r#"{"credential_pool":{"p":[{"label":"no id"}]}}"#).unwrap_err();
-        assert_eq!(err.to_string(), "/h/auth.json: credential_pool.p[0].id: expected a non-empty string");
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json: credential_pool.p[0].id: expected a non-empty string"
+        );
     }
 
     #[test]
     fn syntax_errors_carry_line_and_column() {
         let err = parse("{\n  \"version\": 1,\n  oops\n}").unwrap_err();
-        assert_eq!(err.to_string(), "/h/auth.json:3:3: invalid JSON: key must be a string");
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json:3:3: invalid JSON: key must be a string"
+        );
         assert_eq!(err.exit_code(), crate::error::exit::INVALID_FILE);
     }
 
     #[test]
     fn set_fields_keeps_order_and_appends_new_keys() {
-        let mut doc = parse(r#"{"credential_pool":{"p":[{"id":"x","b":1,"last_status":null}]},"z":1.50}"#).unwrap();
-        doc.set_fields("p", "x", vec![("last_status", Value::from("ok")), ("new", Value::from(2))]).unwrap();
+        let mut doc =
+            parse(r#"{"credential_pool":{"p":[{"id":"x","b":1,"last_status":null}]},"z":1.50}"#)
+                .unwrap();
+        doc.set_fields(
+            "p",
+            "x",
+            vec![("last_status", Value::from("ok")), ("new", Value::from(2))],
+        )
+        .unwrap();
         assert!(doc.is_changed());
         let out = String::from_utf8(doc.to_bytes(0.0)).unwrap();
         let reparsed: Value = serde_json::from_str(&out).unwrap();
-        let keys: Vec<_> = reparsed["credential_pool"]["p"][0].as_object().unwrap().keys().cloned().collect();
+        let keys: Vec<_> = reparsed["credential_pool"]["p"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys, ["id", "b", "last_status", "new"]);
         assert!(out.contains("\"z\": 1.50"), "number text preserved: {out}");
     }
@@ -372,7 +448,19 @@ mod tests {
     fn round_robin_move_renumbers() {
         let mut doc = parse(FRESH).unwrap();
         doc.move_to_end("openai-codex", "a1b2c3").unwrap();
-        let ids: Vec<_> = doc.profiles("openai-codex").unwrap().into_iter().map(|p| (p.id, p.priority)).collect();
-        assert_eq!(ids, [("d4e5f6".into(), 0), ("0789ab".into(), 1), ("a1b2c3".to_string(), 2)]);
+        let ids: Vec<_> = doc
+            .profiles("openai-codex")
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.id, p.priority))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("d4e5f6".into(), 0),
+                ("0789ab".into(), 1),
+                ("a1b2c3".to_string(), 2)
+            ]
+        );
     }
 }

@@ -38,7 +38,11 @@ impl Drop for LockGuard {
 
 /// Takes the exclusive lock on `lock_path`, waiting up to `timeout`. `announce` is called once
 /// if the wait lasts longer than a second.
-pub fn acquire(lock_path: &Path, timeout: Duration, announce: impl FnOnce(&Path)) -> Result<LockGuard> {
+pub fn acquire(
+    lock_path: &Path,
+    timeout: Duration,
+    announce: impl FnOnce(&Path),
+) -> Result<LockGuard> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -86,9 +90,18 @@ mod tests {
 
     #[test]
     fn lock_name_follows_python_with_suffix() {
-        assert_eq!(lock_path_for(Path::new("/h/auth.json")), Path::new("/h/auth.lock"));
-        assert_eq!(lock_path_for(Path::new("/h/auth")), Path::new("/h/auth.lock"));
-        assert_eq!(lock_path_for(Path::new("/h/a.b.json")), Path::new("/h/a.b.lock"));
+        assert_eq!(
+            lock_path_for(Path::new("/h/auth.json")),
+            Path::new("/h/auth.lock")
+        );
+        assert_eq!(
+            lock_path_for(Path::new("/h/auth")),
+            Path::new("/h/auth.lock")
+        );
+        assert_eq!(
+            lock_path_for(Path::new("/h/a.b.json")),
+            Path::new("/h/a.b.lock")
+        );
     }
 
     #[test]

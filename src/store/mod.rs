@@ -28,7 +28,10 @@ pub fn hermes_home() -> PathBuf {
     if let Some(home) = std::env::var_os("HERMES_HOME").filter(|h| !h.is_empty()) {
         return PathBuf::from(home);
     }
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".hermes")
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".hermes")
 }
 
 #[derive(Debug, Clone)]

@@ -25,13 +25,23 @@ fn status(
         ("last_error_code", code.map_or(Value::Null, Value::from)),
         ("last_error_reason", opt_str(reason)),
         ("last_error_message", opt_str(message)),
-        ("last_error_reset_at", reset_at.map_or(Value::Null, Value::from)),
+        (
+            "last_error_reset_at",
+            reset_at.map_or(Value::Null, Value::from),
+        ),
     ]
 }
 
 /// `cooldown set`: exhausted until `until`, reason `manual`, the operator's text as message.
 pub fn manual_cooldown(now: Epoch, until: Epoch, message: Option<&str>) -> Fields {
-    status("exhausted", Some(now), None, Some("manual"), message, Some(until))
+    status(
+        "exhausted",
+        Some(now),
+        None,
+        Some("manual"),
+        message,
+        Some(until),
+    )
 }
 
 /// `cooldown clear`: status fields null, `last_status` ok, and `status_cleared_at` so newer
@@ -51,7 +61,13 @@ pub fn success(now: Epoch, request_count: u64) -> Fields {
 
 /// A profile-level failure that cools the profile until `reset_at` (or the TTL Hermes derives
 /// from the code when `reset_at` is `None`).
-pub fn exhausted(now: Epoch, code: Option<i64>, reason: Option<&str>, message: Option<&str>, reset_at: Option<Epoch>) -> Fields {
+pub fn exhausted(
+    now: Epoch,
+    code: Option<i64>,
+    reason: Option<&str>,
+    message: Option<&str>,
+    reset_at: Option<Epoch>,
+) -> Fields {
     status("exhausted", Some(now), code, reason, message, reset_at)
 }
 

@@ -37,7 +37,11 @@ pub fn to_hermes_json(root: &Value) -> Vec<u8> {
 struct AsciiPretty(PrettyFormatter<'static>);
 
 impl Formatter for AsciiPretty {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if c.is_ascii() {
@@ -84,7 +88,9 @@ impl Formatter for AsciiPretty {
 /// The file actually replaced: the target of a symlink, else the path itself.
 pub fn real_target(path: &Path) -> PathBuf {
     match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
         _ => path.to_path_buf(),
     }
 }
@@ -109,7 +115,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     temp.write_all(bytes).map_err(write_err)?;
     temp.as_file().sync_all().map_err(write_err)?;
     temp.persist(&target).map_err(|e| write_err(e.error))?;
-    File::open(&dir).and_then(|d| d.sync_all()).map_err(write_err)?;
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(write_err)?;
     Ok(())
 }
 
@@ -120,8 +128,13 @@ pub fn sweep_stale_temp_files(path: &Path, now: SystemTime) {
     let target = real_target(path);
     let dir = parent_dir(&target);
     let name = file_name(&target);
-    let stem = target.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let Ok(entries) = fs::read_dir(&dir) else { return };
+    let stem = target
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
         let ours = file.starts_with(&format!("{name}.tmp."))
@@ -149,7 +162,9 @@ fn parent_dir(path: &Path) -> PathBuf {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "auth.json".into())
+    path.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "auth.json".into())
 }
 
 #[cfg(test)]
@@ -160,7 +175,8 @@ mod tests {
 
     #[test]
     fn formats_like_python_json_dumps_indent_2() {
-        let value: Value = serde_json::from_str(r#"{"a":[1,2.50,{}],"b":{},"c":[],"é":"ü😀","n":null}"#).unwrap();
+        let value: Value =
+            serde_json::from_str(r#"{"a":[1,2.50,{}],"b":{},"c":[],"é":"ü😀","n":null}"#).unwrap();
         let text = String::from_utf8(to_hermes_json(&value)).unwrap();
         // Expected bytes produced by Python 3: json.dumps(v, indent=2) + "\n" (number text kept).
         let expected = "{\n  \"a\": [\n    1,\n    2.50,\n    {}\n  ],\n  \"b\": {},\n  \"c\": [],\n  \"\\u00e9\": \"\\u00fc\\ud83d\\ude00\",\n  \"n\": null\n}\n";
@@ -175,7 +191,10 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         write_atomic(&path, b"new").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -187,7 +206,12 @@ mod tests {
         fs::write(&real, "old").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
         write_atomic(&link, b"new").unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read_to_string(&real).unwrap(), "new");
     }
 
@@ -195,7 +219,13 @@ mod tests {
     fn sweeps_only_old_temp_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("auth.json");
-        for name in ["auth.json.tmp.1.abc", ".auth_x.tmp", "auth.json.tmp.2.fresh", "other.tmp", "auth.json"] {
+        for name in [
+            "auth.json.tmp.1.abc",
+            ".auth_x.tmp",
+            "auth.json.tmp.2.fresh",
+            "other.tmp",
+            "auth.json",
+        ] {
             fs::write(dir.path().join(name), "").unwrap();
         }
         let later = SystemTime::now() + Duration::from_secs(601);
