@@ -28,9 +28,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]
-    #[arg(long, global = true, value_name = "PATH", env = "ROTOR_AUTH_FILE", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "ROTOR_AUTH_FILE",
+        hide_env_values = true
+    )]
     pub auth_file: Option<PathBuf>,
 
     /// The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]
@@ -144,7 +151,12 @@ pub struct CooldownSetArgs {
     pub provider: Option<String>,
 
     /// Cool until this time (RFC 3339, @EPOCH, +DURATION)
-    #[arg(long, value_name = "TIME", required_unless_present = "for_", conflicts_with = "for_")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        required_unless_present = "for_",
+        conflicts_with = "for_"
+    )]
     pub until: Option<String>,
 
     /// Cool for this long from now (90s, 45m, 2h30m, 1d)
@@ -163,7 +175,11 @@ pub struct CooldownSetArgs {
 #[derive(Debug, Args)]
 pub struct CooldownClearArgs {
     /// Profiles to clear (same forms as `cooldown set`)
-    #[arg(value_name = "SELECTOR", required_unless_present = "all", conflicts_with = "all")]
+    #[arg(
+        value_name = "SELECTOR",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
     pub selectors: Vec<String>,
 
     /// Clear every cooling profile (of --provider, if given)

@@ -89,9 +89,10 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             // Unreadable, invalid or unwritable auth/config/scenario files share one code:
             // "fix the file or its directory", and in each case nothing was written.
-            Error::Read { .. } | Error::Syntax { .. } | Error::Schema { .. } | Error::Write { .. } => {
-                exit::INVALID_FILE
-            }
+            Error::Read { .. }
+            | Error::Syntax { .. }
+            | Error::Schema { .. }
+            | Error::Write { .. } => exit::INVALID_FILE,
             Error::LockTimeout { .. } => exit::LOCK_TIMEOUT,
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::PoolExhausted { .. } => exit::POOL_EXHAUSTED,
@@ -105,7 +106,11 @@ impl Error {
         Error::Usage(message.into())
     }
 
-    pub fn schema(path: &std::path::Path, place: impl Into<String>, expected: impl Into<String>) -> Self {
+    pub fn schema(
+        path: &std::path::Path,
+        place: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Self {
         Error::Schema {
             path: path.to_path_buf(),
             place: place.into(),

@@ -31,7 +31,11 @@ fn from_numeric(numeric: f64) -> Option<Epoch> {
     if !numeric.is_finite() || numeric <= 0.0 {
         return None;
     }
-    Some(if numeric > MILLIS_THRESHOLD { numeric / 1000.0 } else { numeric })
+    Some(if numeric > MILLIS_THRESHOLD {
+        numeric / 1000.0
+    } else {
+        numeric
+    })
 }
 
 /// Parses a timestamp written as text: a number (seconds or milliseconds) or ISO-8601.
@@ -47,13 +51,20 @@ pub fn parse_timestamp_text(text: &str) -> Option<Epoch> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(&raw.replace(' ', "T")) {
         return Some(to_epoch(&dt.with_timezone(&Utc)));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
             return Some(to_epoch(&Utc.from_utc_datetime(&naive)));
         }
     }
     if let Ok(date) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        return Some(to_epoch(&Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?)));
+        return Some(to_epoch(
+            &Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?),
+        ));
     }
     None
 }
@@ -73,7 +84,10 @@ pub fn parse_time_arg(text: &str, now: Epoch) -> Result<Epoch, String> {
     if let Some(rest) = raw.strip_prefix('+') {
         return Ok(now + parse_duration(rest)?);
     }
-    if let Some(rest) = raw.strip_prefix('-').filter(|r| r.chars().next().is_some_and(|c| c.is_ascii_digit()) && !r.contains(['-', ':'])) {
+    if let Some(rest) = raw
+        .strip_prefix('-')
+        .filter(|r| r.chars().next().is_some_and(|c| c.is_ascii_digit()) && !r.contains(['-', ':']))
+    {
         return Ok(now - parse_duration(rest)?);
     }
     let raw = raw.strip_prefix('@').unwrap_or(raw);
@@ -89,18 +103,26 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
         return Err(err());
     }
     if let Ok(seconds) = raw.parse::<f64>() {
-        return if seconds.is_finite() && seconds >= 0.0 { Ok(seconds) } else { Err(err()) };
+        return if seconds.is_finite() && seconds >= 0.0 {
+            Ok(seconds)
+        } else {
+            Err(err())
+        };
     }
     let mut total = 0.0;
     let mut rest = raw;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(err());
         }
         let value: f64 = rest[..digits].parse().map_err(|_| err())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ms" => 0.001,
             "s" | "sec" | "secs" => 1.0,
@@ -112,7 +134,11 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
         rest = &rest[unit_len..];
         total += value * scale;
     }
-    if total.is_finite() { Ok(total) } else { Err(err()) }
+    if total.is_finite() {
+        Ok(total)
+    } else {
+        Err(err())
+    }
 }
 
 /// RFC 3339 in UTC with millisecond precision: `2026-11-28T05:00:30.645Z`.
@@ -141,7 +167,12 @@ fn to_datetime(at: Epoch) -> DateTime<Utc> {
 /// A compact duration: `2h13m`, `45s`, `3d4h`. Rounds down to whole seconds.
 pub fn compact_duration(seconds: f64) -> String {
     let total = seconds.max(0.0).floor() as u64;
-    let (d, h, m, s) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60);
+    let (d, h, m, s) = (
+        total / 86_400,
+        total / 3600 % 24,
+        total / 60 % 60,
+        total % 60,
+    );
     match (d, h, m) {
         (0, 0, 0) => format!("{s}s"),
         (0, 0, _) if s == 0 => format!("{m}m"),
@@ -167,11 +198,26 @@ mod tests {
 
     #[test]
     fn stored_timestamps_follow_hermes() {
-        assert_eq!(parse_stored_timestamp(&json!(4102358400.0)), Some(4102358400.0));
-        assert_eq!(parse_stored_timestamp(&json!(1795838430640_i64)), Some(1795838430.64));
-        assert_eq!(parse_stored_timestamp(&json!("1795838430")), Some(1795838430.0));
-        assert_eq!(parse_stored_timestamp(&json!("2026-11-28T05:00:30Z")), Some(1795842030.0));
-        assert_eq!(parse_stored_timestamp(&json!("2026-11-28T05:00:30+00:00")), Some(1795842030.0));
+        assert_eq!(
+            parse_stored_timestamp(&json!(4102358400.0)),
+            Some(4102358400.0)
+        );
+        assert_eq!(
+            parse_stored_timestamp(&json!(1795838430640_i64)),
+            Some(1795838430.64)
+        );
+        assert_eq!(
+            parse_stored_timestamp(&json!("1795838430")),
+            Some(1795838430.0)
+        );
+        assert_eq!(
+            parse_stored_timestamp(&json!("2026-11-28T05:00:30Z")),
+            Some(1795842030.0)
+        );
+        assert_eq!(
+            parse_stored_timestamp(&json!("2026-11-28T05:00:30+00:00")),
+            Some(1795842030.0)
+        );
         assert_eq!(parse_stored_timestamp(&json!(0)), None);
         assert_eq!(parse_stored_timestamp(&json!(-5)), None);
         assert_eq!(parse_stored_timestamp(&json!("")), None);
@@ -186,7 +232,10 @@ mod tests {
         assert_eq!(parse_time_arg("+1h", now), Ok(now + 3600.0));
         assert_eq!(parse_time_arg("-90s", now), Ok(now - 90.0));
         assert_eq!(parse_time_arg("@1795838430", now), Ok(1795838430.0));
-        assert_eq!(parse_time_arg("2026-11-28T04:30:00Z", now), Ok(1795840200.0));
+        assert_eq!(
+            parse_time_arg("2026-11-28T04:30:00Z", now),
+            Ok(1795840200.0)
+        );
         assert_eq!(parse_time_arg("2026-11-28 04:30", now), Ok(1795840200.0));
         assert!(parse_time_arg("tomorrow", now).is_err());
     }
@@ -209,7 +258,10 @@ mod tests {
     fn renderings() {
         assert_eq!(rfc3339_ms(1795842030.645), "2026-11-28T05:00:30.645Z");
         assert_eq!(rfc3339_s(1795842030.645), "2026-11-28T05:00:30Z");
-        assert_eq!(python_isoformat(1795842030.5), "2026-11-28T05:00:30.500000+00:00");
+        assert_eq!(
+            python_isoformat(1795842030.5),
+            "2026-11-28T05:00:30.500000+00:00"
+        );
         assert_eq!(compact_duration(7980.0), "2h13m");
         assert_eq!(compact_duration(45.9), "45s");
         assert_eq!(compact_duration(180.0), "3m");

@@ -56,7 +56,10 @@ mod tests {
 
     #[test]
     fn non_jwt_tokens_have_no_claims() {
-        assert_eq!(TokenClaims::from_jwt("sk-or-v1-fake-0000000000000000"), None);
+        assert_eq!(
+            TokenClaims::from_jwt("sk-or-v1-fake-0000000000000000"),
+            None
+        );
         assert_eq!(TokenClaims::from_jwt("a.b"), None);
         assert_eq!(TokenClaims::from_jwt("a.!!!.c"), None);
     }

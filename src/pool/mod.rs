@@ -95,7 +95,9 @@ pub struct Profile {
 pub enum Availability {
     Available,
     /// Exhausted until the given time.
-    Cooling { until: Epoch },
+    Cooling {
+        until: Epoch,
+    },
     /// Permanently failed; only a re-login clears it.
     Dead,
     /// An API-key entry without a key: Hermes skips it.
@@ -166,7 +168,9 @@ impl Profile {
             Availability::NoKey => DisplayState::NoKey,
             Availability::Dead => DisplayState::Dead,
             Availability::Cooling { .. } => DisplayState::Cooling,
-            Availability::Available if self.status.last_status == Some(LastStatus::Exhausted) => DisplayState::Ready,
+            Availability::Available if self.status.last_status == Some(LastStatus::Exhausted) => {
+                DisplayState::Ready
+            }
             Availability::Available => DisplayState::Ok,
         }
     }
@@ -193,7 +197,10 @@ impl Profile {
 }
 
 /// The earliest time any of `profiles` can serve (`now` if one is available already).
-pub fn next_available_at<'a>(profiles: impl IntoIterator<Item = &'a Profile>, now: Epoch) -> Option<Epoch> {
+pub fn next_available_at<'a>(
+    profiles: impl IntoIterator<Item = &'a Profile>,
+    now: Epoch,
+) -> Option<Epoch> {
     profiles
         .into_iter()
         .filter_map(|p| p.available_from(now))
@@ -245,11 +252,26 @@ pub(crate) mod tests {
 
     #[test]
     fn cooldown_prefers_reset_at_then_ttl_by_code() {
-        assert_eq!(exhausted(Some(429), Some(1000.0), Some(5000.0)).cooldown_until(), Some(5000.0));
-        assert_eq!(exhausted(Some(401), Some(1000.0), None).cooldown_until(), Some(1300.0));
-        assert_eq!(exhausted(Some(429), Some(1000.0), None).cooldown_until(), Some(4600.0));
-        assert_eq!(exhausted(Some(402), Some(1000.0), None).cooldown_until(), Some(4600.0));
-        assert_eq!(exhausted(None, Some(1000.0), None).cooldown_until(), Some(4600.0));
+        assert_eq!(
+            exhausted(Some(429), Some(1000.0), Some(5000.0)).cooldown_until(),
+            Some(5000.0)
+        );
+        assert_eq!(
+            exhausted(Some(401), Some(1000.0), None).cooldown_until(),
+            Some(1300.0)
+        );
+        assert_eq!(
+            exhausted(Some(429), Some(1000.0), None).cooldown_until(),
+            Some(4600.0)
+        );
+        assert_eq!(
+            exhausted(Some(402), Some(1000.0), None).cooldown_until(),
+            Some(4600.0)
+        );
+        assert_eq!(
+            exhausted(None, Some(1000.0), None).cooldown_until(),
+            Some(4600.0)
+        );
         // No time known at all: Hermes treats the entry as available.
         assert_eq!(exhausted(Some(429), None, None).cooldown_until(), None);
         assert!(exhausted(Some(429), None, None).is_available(0.0));
@@ -258,7 +280,10 @@ pub(crate) mod tests {
     #[test]
     fn availability_and_display_states() {
         let p = exhausted(Some(429), Some(1000.0), None);
-        assert_eq!(p.availability(4599.0), Availability::Cooling { until: 4600.0 });
+        assert_eq!(
+            p.availability(4599.0),
+            Availability::Cooling { until: 4600.0 }
+        );
         assert_eq!(p.display_state(4599.0), DisplayState::Cooling);
         assert_eq!(p.availability(4600.0), Availability::Available);
         assert_eq!(p.display_state(4600.0), DisplayState::Ready);
@@ -286,6 +311,9 @@ pub(crate) mod tests {
         dead.status.last_status = Some(LastStatus::Dead);
         assert_eq!(next_available_at([&a, &b, &dead], 2000.0), Some(4600.0));
         assert_eq!(next_available_at([&dead], 2000.0), None);
-        assert_eq!(next_available_at([&a, &profile("x", 1)], 2000.0), Some(2000.0));
+        assert_eq!(
+            next_available_at([&a, &profile("x", 1)], 2000.0),
+            Some(2000.0)
+        );
     }
 }

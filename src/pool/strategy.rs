@@ -52,7 +52,10 @@ pub fn pick(strategy: Strategy, candidates: &[&Profile], rng: &mut fastrand::Rng
         Strategy::FillFirst | Strategy::RoundRobin => 0,
         Strategy::LeastUsed => {
             // `min_by_key` keeps the first of equal keys: ties go to the higher priority.
-            let (index, _) = candidates.iter().enumerate().min_by_key(|(_, p)| p.request_count)?;
+            let (index, _) = candidates
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, p)| p.request_count)?;
             index
         }
         Strategy::Random => rng.usize(..candidates.len()),
@@ -89,7 +92,9 @@ mod tests {
         let refs: Vec<&Profile> = ps.iter().collect();
         let draw = |seed| {
             let mut rng = fastrand::Rng::with_seed(seed);
-            (0..64).map(|_| pick(Strategy::Random, &refs, &mut rng)).collect::<Vec<_>>()
+            (0..64)
+                .map(|_| pick(Strategy::Random, &refs, &mut rng))
+                .collect::<Vec<_>>()
         };
         assert_eq!(draw(7), draw(7));
         let seen: std::collections::BTreeSet<_> = draw(7).into_iter().flatten().collect();
@@ -98,7 +103,10 @@ mod tests {
 
     #[test]
     fn config_values_parse_like_hermes() {
-        assert_eq!(Strategy::from_config(" Round_Robin "), Some(Strategy::RoundRobin));
+        assert_eq!(
+            Strategy::from_config(" Round_Robin "),
+            Some(Strategy::RoundRobin)
+        );
         assert_eq!(Strategy::from_config("bogus"), None);
     }
 }

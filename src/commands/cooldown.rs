@@ -1,0 +1,190 @@
+//! `rotor cooldown set` and `rotor cooldown clear`: manual overrides, written under the lock on
+//! the freshly re-read file so a concurrent Hermes write is never lost.
+
+use super::{Context, print, selectable_profiles};
+use crate::cli::{CooldownClearArgs, CooldownSetArgs, ReportFormat};
+use crate::error::{Error, Result};
+use crate::output::{self, sanitize};
+use crate::pool::{LastStatus, Profile};
+use crate::selector::{self, describe};
+use crate::store::patch;
+use crate::time::{self, Epoch};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+struct Changed {
+    provider: String,
+    position: usize,
+    profile: String,
+    #[serde(skip)]
+    label: String,
+    /// For `set`: the end of the cooldown; for `clear`: null.
+    until: Option<String>,
+    #[serde(skip)]
+    until_epoch: Option<Epoch>,
+}
+
+#[derive(Debug, Serialize)]
+struct Skipped {
+    provider: String,
+    position: usize,
+    profile: String,
+    why: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct CooldownReport {
+    action: &'static str,
+    changed: Vec<Changed>,
+    skipped: Vec<Skipped>,
+}
+
+fn changed(p: &Profile, until: Option<Epoch>) -> Changed {
+    Changed {
+        provider: p.provider.clone(),
+        position: p.position,
+        profile: p.hash.clone(),
+        label: p.label.clone(),
+        until: until.map(time::rfc3339_s),
+        until_epoch: until,
+    }
+}
+
+pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
+    let now = time::now();
+    let until = match (&args.until, &args.for_) {
+        (Some(at), _) => time::parse_time_arg(at, now).map_err(Error::Usage)?,
+        (None, Some(duration)) => now + time::parse_duration(duration).map_err(Error::Usage)?,
+        (None, None) => return Err(Error::usage("one of --until or --for is required")),
+    };
+    if until <= now {
+        return Err(Error::usage(format!(
+            "the cooldown would end at {}, which is not in the future",
+            time::rfc3339_s(until)
+        )));
+    }
+    let profile = ctx.store.update(|doc| {
+        let profiles = selectable_profiles(doc, args.provider.as_deref())?;
+        let profile = selector::resolve(&args.selector, &profiles)?.clone();
+        if profile.status.last_status == Some(LastStatus::Dead) {
+            // A cooldown on a dead profile would bring it back into rotation when it ends.
+            return Err(Error::usage(format!(
+                "{} is dead ({}); only a re-login revives it, so no cooldown was set",
+                describe(&profile),
+                profile
+                    .status
+                    .last_error_reason
+                    .as_deref()
+                    .map(sanitize)
+                    .unwrap_or_else(|| "no reason".into())
+            )));
+        }
+        doc.set_fields(
+            &profile.provider,
+            &profile.id,
+            patch::manual_cooldown(time::now(), until, args.reason.as_deref()),
+        )?;
+        Ok(profile)
+    })?;
+    emit(
+        ctx,
+        args.format,
+        &CooldownReport {
+            action: "cooldown_set",
+            changed: vec![changed(&profile, Some(until))],
+            skipped: vec![],
+        },
+        now,
+    )
+}
+
+pub fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
+    let (cleared, skipped) = ctx.store.update(|doc| {
+        let profiles = selectable_profiles(doc, args.provider.as_deref())?;
+        let targets: Vec<&Profile> = if args.all {
+            profiles.iter().collect()
+        } else {
+            let mut chosen: Vec<&Profile> = Vec::new();
+            for selector in &args.selectors {
+                let p = selector::resolve(selector, &profiles)?;
+                if !chosen
+                    .iter()
+                    .any(|c| c.provider == p.provider && c.id == p.id)
+                {
+                    chosen.push(p);
+                }
+            }
+            chosen
+        };
+        let now = time::now();
+        let (mut cleared, mut skipped) = (Vec::new(), Vec::new());
+        for p in targets {
+            let why = match p.status.last_status {
+                Some(LastStatus::Exhausted) => {
+                    doc.set_fields(&p.provider, &p.id, patch::clear(now))?;
+                    cleared.push(changed(p, None));
+                    continue;
+                }
+                Some(LastStatus::Dead) => "dead: only a re-login clears it",
+                _ => "not cooling",
+            };
+            skipped.push(Skipped {
+                provider: p.provider.clone(),
+                position: p.position,
+                profile: p.hash.clone(),
+                why,
+            });
+        }
+        Ok((cleared, skipped))
+    })?;
+    emit(
+        ctx,
+        args.format,
+        &CooldownReport {
+            action: "cooldown_clear",
+            changed: cleared,
+            skipped,
+        },
+        time::now(),
+    )
+}
+
+fn emit(ctx: &Context, format: ReportFormat, report: &CooldownReport, now: Epoch) -> Result<()> {
+    let text = match format {
+        ReportFormat::Json => output::json(report),
+        ReportFormat::Table => {
+            let mut lines = Vec::new();
+            for c in &report.changed {
+                let name = format!(
+                    "{}#{} ({}) {}",
+                    c.provider,
+                    c.position,
+                    c.profile,
+                    sanitize(&c.label)
+                );
+                lines.push(match c.until_epoch {
+                    Some(until) => format!(
+                        "{name}: cooling until {} ({})",
+                        time::rfc3339_s(until),
+                        time::relative(until, now)
+                    ),
+                    None => format!("{name}: cleared"),
+                });
+            }
+            for s in &report.skipped {
+                lines.push(format!(
+                    "{}#{} ({}): left as is, {}",
+                    s.provider, s.position, s.profile, s.why
+                ));
+            }
+            if lines.is_empty() {
+                lines.push("nothing to clear".into());
+            }
+            if ctx.quiet {
+                return Ok(());
+            }
+            lines.join("\n") + "\n"
+        }
+    };
+    print(&text)
+}

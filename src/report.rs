@@ -1,0 +1,122 @@
+//! What `profiles list` (and later `probe`) report about a pool at one instant: plain data,
+//! serialisable as the JSON output, rendered by `output` as a table or Prometheus text.
+
+use crate::pool::{self, AuthType, DisplayState, Profile, Strategy};
+use crate::time::{self, Epoch};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct PoolReport {
+    /// The instant availability was evaluated at (`--at`, else now), RFC 3339.
+    pub at: String,
+    pub providers: Vec<ProviderReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProviderReport {
+    pub provider: String,
+    pub strategy: Strategy,
+    pub total: usize,
+    pub available: usize,
+    /// Hash of the profile the strategy would pick next; null when none is available, or for
+    /// `random` without `--seed` (any available profile may be picked).
+    pub next_profile: Option<String>,
+    /// Earliest time a profile becomes available (the evaluation time if one is already);
+    /// null when every profile is dead or keyless.
+    pub next_available_at: Option<String>,
+    pub profiles: Vec<ProfileRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileRow {
+    pub position: usize,
+    pub profile: String,
+    pub id: String,
+    pub label: String,
+    pub auth_type: AuthType,
+    pub plan: Option<String>,
+    pub state: DisplayState,
+    pub available: bool,
+    pub cooldown_until: Option<String>,
+    pub cooldown_seconds_left: Option<f64>,
+    pub last_error_code: Option<i64>,
+    pub last_error_reason: Option<String>,
+    pub last_error_message: Option<String>,
+    pub last_status_at: Option<String>,
+    pub request_count: u64,
+    pub token_expires_at: Option<String>,
+    pub next: bool,
+    /// Seconds, for renderers; not part of the JSON.
+    #[serde(skip)]
+    pub times: RowTimes,
+}
+
+/// Raw epoch values behind the row's strings, so renderers can show relative times.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RowTimes {
+    pub cooldown_until: Option<Epoch>,
+    pub last_status_at: Option<Epoch>,
+    pub token_expires_at: Option<Epoch>,
+}
+
+/// Builds the report of one provider's `profiles` (priority order) at `now`. `rng` is `None`
+/// for `random` without a seed.
+pub fn provider_report(
+    provider: &str,
+    profiles: &[Profile],
+    strategy: Strategy,
+    now: Epoch,
+    rng: Option<&mut fastrand::Rng>,
+) -> ProviderReport {
+    let candidates: Vec<&Profile> = profiles.iter().filter(|p| p.is_available(now)).collect();
+    let next = match (strategy, rng) {
+        (Strategy::Random, None) => None,
+        (_, Some(rng)) => pool::pick(strategy, &candidates, rng),
+        (_, None) => pool::pick(strategy, &candidates, &mut fastrand::Rng::with_seed(0)),
+    }
+    .map(|i| candidates[i].id.clone());
+    let rows = profiles
+        .iter()
+        .map(|p| {
+            let cooling_until = match p.display_state(now) {
+                DisplayState::Cooling => p.cooldown_until(),
+                _ => None,
+            };
+            let times = RowTimes {
+                cooldown_until: cooling_until,
+                last_status_at: p.status.last_status_at,
+                token_expires_at: p.token_expires_at(),
+            };
+            ProfileRow {
+                position: p.position,
+                profile: p.hash.clone(),
+                id: p.id.clone(),
+                label: p.label.clone(),
+                auth_type: p.auth_type,
+                plan: p.plan().map(str::to_owned),
+                state: p.display_state(now),
+                available: p.is_available(now),
+                cooldown_until: cooling_until.map(time::rfc3339_s),
+                cooldown_seconds_left: cooling_until
+                    .map(|until| ((until - now) * 1000.0).round() / 1000.0),
+                last_error_code: p.status.last_error_code,
+                last_error_reason: p.status.last_error_reason.clone(),
+                last_error_message: p.status.last_error_message.clone(),
+                last_status_at: times.last_status_at.map(time::rfc3339_s),
+                request_count: p.request_count,
+                token_expires_at: times.token_expires_at.map(time::rfc3339_s),
+                next: next.as_deref() == Some(p.id.as_str()),
+                times,
+            }
+        })
+        .collect();
+    ProviderReport {
+        provider: provider.to_string(),
+        strategy,
+        total: profiles.len(),
+        available: candidates.len(),
+        next_profile: next.map(|id| pool::profile_hash(&id)),
+        next_available_at: pool::next_available_at(profiles, now).map(time::rfc3339_s),
+        profiles: rows,
+    }
+}

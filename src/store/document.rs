@@ -1,0 +1,466 @@
+//! auth.json in memory: the whole JSON document kept as written (key order, unknown keys, other
+//! providers, number text), with typed read access to the fields rotor understands and
+//! field-level patches for the ones it changes.
+//!
+//! Invariant: a `Document` only exists for a file whose known fields have valid types, so every
+//! later read of them is infallible and a write never carries a value rotor misread.
+
+use crate::error::{Error, Result};
+use crate::pool::{AuthType, LastStatus, Profile, Status, TokenClaims, profile_hash};
+use crate::time::{self, Epoch};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The version Hermes writes at the top of the store.
+const STORE_VERSION: i64 = 1;
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    path: PathBuf,
+    root: Map<String, Value>,
+    changed: bool,
+}
+
+impl Document {
+    /// Parses and validates the bytes of `path`. Syntax errors carry line and column; type
+    /// errors name the JSON path of the offending field.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Syntax {
+            path: path.to_path_buf(),
+            what: "JSON",
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })?;
+        let Value::Object(root) = value else {
+            return Err(Error::schema(path, "top level", "a JSON object"));
+        };
+        let doc = Document {
+            path: path.to_path_buf(),
+            root,
+            changed: false,
+        };
+        doc.validate()?;
+        Ok(doc)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn validate(&self) -> Result<()> {
+        let Some(pool) = self.root.get("credential_pool") else {
+            return Ok(());
+        };
+        let Value::Object(pool) = pool else {
+            return Err(Error::schema(
+                &self.path,
+                "credential_pool",
+                "an object of provider pools",
+            ));
+        };
+        for (provider, entries) in pool {
+            self.read_profiles(provider, entries)?;
+        }
+        Ok(())
+    }
+
+    /// Provider names of `credential_pool`, in file order.
+    pub fn providers(&self) -> Vec<&str> {
+        self.pool()
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    fn pool(&self) -> Option<&Map<String, Value>> {
+        self.root.get("credential_pool")?.as_object()
+    }
+
+    /// The profiles of `provider` sorted by priority (stable, as Hermes sorts), or `None` if the
+    /// provider has no pool.
+    pub fn profiles(&self, provider: &str) -> Option<Vec<Profile>> {
+        let entries = self.pool()?.get(provider)?;
+        // Validated in `parse` and kept valid by every patch, so this cannot fail.
+        self.read_profiles(provider, entries).ok()
+    }
+
+    /// The stored access token of an entry. Secrets never enter a `Profile`; drivers that need
+    /// one ask here, just before use.
+    pub fn access_token(&self, provider: &str, id: &str) -> Option<&str> {
+        self.entry(provider, id)?
+            .get("access_token")?
+            .as_str()
+            .filter(|t| !t.is_empty())
+    }
+
+    pub fn refresh_token(&self, provider: &str, id: &str) -> Option<&str> {
+        self.entry(provider, id)?
+            .get("refresh_token")?
+            .as_str()
+            .filter(|t| !t.is_empty())
+    }
+
+    fn entry(&self, provider: &str, id: &str) -> Option<&Map<String, Value>> {
+        self.pool()?
+            .get(provider)?
+            .as_array()?
+            .iter()
+            .filter_map(Value::as_object)
+            .find(|e| e.get("id").and_then(Value::as_str) == Some(id))
+    }
+
+    /// Sets fields of the entry `id` of `provider`, in place: existing keys keep their position,
+    /// new keys go at the end. Nothing else of the document changes.
+    pub fn set_fields(
+        &mut self,
+        provider: &str,
+        id: &str,
+        fields: Vec<(&str, Value)>,
+    ) -> Result<()> {
+        let entry = self
+            .root
+            .get_mut("credential_pool")
+            .and_then(Value::as_object_mut)
+            .and_then(|pool| pool.get_mut(provider))
+            .and_then(Value::as_array_mut)
+            .and_then(|entries| {
+                entries
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .find(|e| e.get("id").and_then(Value::as_str) == Some(id))
+            })
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "profile {} of {provider} is no longer in {}",
+                    profile_hash(id),
+                    self.path.display()
+                ))
+            })?;
+        for (key, value) in fields {
+            if entry.get(key) != Some(&value) {
+                entry.insert(key.to_string(), value);
+                self.changed = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves entry `id` to the end of its provider's pool and renumbers priorities 0..n-1 in
+    /// priority order, as Hermes's round_robin does after a pick.
+    pub fn move_to_end(&mut self, provider: &str, id: &str) -> Result<()> {
+        let mut order: Vec<String> = self
+            .profiles(provider)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.id)
+            .filter(|pid| pid != id)
+            .collect();
+        order.push(id.to_string());
+        for (priority, pid) in order.iter().enumerate() {
+            self.set_fields(provider, pid, vec![("priority", Value::from(priority))])?;
+        }
+        Ok(())
+    }
+
+    /// Whether a patch changed anything since parsing.
+    pub fn is_changed(&self) -> bool {
+        self.changed
+    }
+
+    /// The bytes to write: `version` and `updated_at` stamped as Hermes stamps them.
+    pub fn to_bytes(&mut self, now: Epoch) -> Vec<u8> {
+        self.root
+            .insert("version".into(), Value::from(STORE_VERSION));
+        self.root.insert(
+            "updated_at".into(),
+            Value::from(time::python_isoformat(now)),
+        );
+        super::write::to_hermes_json(&Value::Object(self.root.clone()))
+    }
+
+    fn read_profiles(&self, provider: &str, entries: &Value) -> Result<Vec<Profile>> {
+        let place = format!("credential_pool.{provider}");
+        let Value::Array(entries) = entries else {
+            return Err(Error::schema(&self.path, place, "a list of entries"));
+        };
+        let mut seen = HashSet::new();
+        let mut profiles = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let place = format!("{place}[{index}]");
+            let Value::Object(entry) = entry else {
+                return Err(Error::schema(&self.path, place, "an object"));
+            };
+            let profile = self.read_entry(provider, &place, entry)?;
+            if !seen.insert(profile.id.clone()) {
+                return Err(Error::schema(
+                    &self.path,
+                    format!("{place}.id"),
+                    format!(
+                        "an id unique within {provider} (`{}` appears twice)",
+                        profile.id
+                    ),
+                ));
+            }
+            profiles.push(profile);
+        }
+        // Stable: entries of equal priority keep file order, as Python's sorted() does.
+        profiles.sort_by_key(|p| p.priority);
+        for (i, p) in profiles.iter_mut().enumerate() {
+            p.position = i + 1;
+        }
+        Ok(profiles)
+    }
+
+    fn read_entry(
+        &self,
+        provider: &str,
+        place: &str,
+        entry: &Map<String, Value>,
+    ) -> Result<Profile> {
+        let fields = Fields {
+            path: &self.path,
+            place,
+            entry,
+        };
+        let id = fields
+            .string("id")?
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                Error::schema(&self.path, format!("{place}.id"), "a non-empty string")
+            })?;
+        let access_token = fields.string("access_token")?.unwrap_or_default();
+        let source = fields.string("source")?;
+        let auth_type = match fields.string("auth_type")?.as_deref() {
+            Some("oauth") => AuthType::Oauth,
+            // Hermes infers OAuth for Anthropic setup tokens stored without an auth_type.
+            _ if provider == "anthropic" && access_token.starts_with("sk-ant-oat") => {
+                AuthType::Oauth
+            }
+            _ => AuthType::ApiKey,
+        };
+        let claims = match auth_type {
+            AuthType::Oauth => TokenClaims::from_jwt(&access_token),
+            AuthType::ApiKey => None,
+        };
+        Ok(Profile {
+            provider: provider.to_string(),
+            position: 0,
+            label: fields
+                .string("label")?
+                .or_else(|| source.clone())
+                .unwrap_or_else(|| provider.to_string()),
+            hash: profile_hash(&id),
+            id,
+            auth_type,
+            priority: fields.integer("priority")?.unwrap_or(0),
+            source,
+            has_token: !access_token.is_empty(),
+            has_refresh_token: fields
+                .string("refresh_token")?
+                .is_some_and(|t| !t.is_empty()),
+            status: Status {
+                last_status: fields.string("last_status")?.map(|s| LastStatus::parse(&s)),
+                last_status_at: fields.timestamp("last_status_at")?,
+                last_error_code: fields.integer("last_error_code")?,
+                last_error_reason: fields.string("last_error_reason")?,
+                last_error_message: fields.string("last_error_message")?,
+                last_error_reset_at: fields.timestamp("last_error_reset_at")?,
+            },
+            request_count: match fields.integer("request_count")? {
+                Some(n) if n < 0 => {
+                    return Err(Error::schema(
+                        &self.path,
+                        format!("{place}.request_count"),
+                        "a count ≥ 0",
+                    ));
+                }
+                n => n.unwrap_or(0) as u64,
+            },
+            base_url: fields.string("base_url")?,
+            claims,
+        })
+    }
+}
+
+/// Typed access to one entry's known fields; absent and null both read as `None`.
+struct Fields<'a> {
+    path: &'a Path,
+    place: &'a str,
+    entry: &'a Map<String, Value>,
+}
+
+impl Fields<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.entry.get(key).filter(|v| !v.is_null())
+    }
+
+    fn wrong(&self, key: &str, expected: &str) -> Error {
+        Error::schema(self.path, format!("{}.{key}", self.place), expected)
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.wrong(key, "a string or null")),
+        }
+    }
+
+    fn integer(&self, key: &str) -> Result<Option<i64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| self.wrong(key, "an integer or null")),
+            Some(_) => Err(self.wrong(key, "an integer or null")),
+        }
+    }
+
+    /// Epoch seconds, milliseconds or an ISO-8601 string. Text Hermes could not parse either
+    /// reads as "no time" there, and so here.
+    fn timestamp(&self, key: &str) -> Result<Option<Epoch>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v @ (Value::Number(_) | Value::String(_))) => Ok(time::parse_stored_timestamp(v)),
+            Some(_) => Err(self.wrong(key, "epoch seconds, an ISO-8601 string or null")),
+        }
+    }
+}
+
+/// serde_json appends " at line L column C" to its messages; rotor prints the position itself.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const FRESH: &str = include_str!("../../tests/fixtures/hermes-0.19/fresh.json");
+
+    fn parse(text: &str) -> Result<Document> {
+        Document::parse(Path::new("/h/auth.json"), text.as_bytes())
+    }
+
+    #[test]
+    fn reads_the_fixture_pools() {
+        let doc = parse(FRESH).unwrap();
+        assert_eq!(doc.providers(), ["openai-codex", "openrouter"]);
+        let codex = doc.profiles("openai-codex").unwrap();
+        let ids: Vec<_> = codex.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["a1b2c3", "d4e5f6", "0789ab"]);
+        assert_eq!(codex[0].plan(), Some("prolite"));
+        assert_eq!(codex[1].plan(), Some("team"));
+        assert_eq!(codex[2].position, 3);
+        let router = doc.profiles("openrouter").unwrap();
+        assert_eq!(router[0].auth_type, AuthType::ApiKey);
+        assert_eq!(router[0].claims, None);
+        assert!(doc.profiles("nope").is_none());
+    }
+
+    #[test]
+    fn rewriting_unchanged_differs_only_in_updated_at() {
+        let mut doc = parse(FRESH).unwrap();
+        let out = String::from_utf8(doc.to_bytes(1795838430.632929)).unwrap();
+        assert_eq!(out, FRESH);
+    }
+
+    #[test]
+    fn sorts_stably_by_priority() {
+        let doc = parse(r#"{"credential_pool":{"p":[{"id":"x","priority":1},{"id":"y","priority":0},{"id":"z","priority":1}]}}"#).unwrap();
+        let ids: Vec<_> = doc
+            .profiles("p")
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(ids, ["y", "x", "z"]);
+    }
+
+    #[test]
+    fn wrong_types_name_the_place() {
+        let err = parse(r#"{"credential_pool":{"p":[{"id":"x"},{"id":"y","priority":"high"}]}}"#)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json: credential_pool.p[1].priority: expected an integer or null"
+        );
+        let err = parse(r#"{"credential_pool":{"p":{}}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json: credential_pool.p: expected a list of entries"
+        );
+        let err = parse(r#"[1]"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json: top level: expected a JSON object"
+        );
+        let err = parse(r#"{"credential_pool":{"p":[{"id":"x"},{"id":"x"}]}}"#).unwrap_err();
+        assert!(err.to_string().contains("appears twice"), "{err}");
+        let err = parse(r#"{"credential_pool":{"p":[{"label":"no id"}]}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json: credential_pool.p[0].id: expected a non-empty string"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        let err = parse("{\n  \"version\": 1,\n  oops\n}").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/h/auth.json:3:3: invalid JSON: key must be a string"
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::INVALID_FILE);
+    }
+
+    #[test]
+    fn set_fields_keeps_order_and_appends_new_keys() {
+        let mut doc =
+            parse(r#"{"credential_pool":{"p":[{"id":"x","b":1,"last_status":null}]},"z":1.50}"#)
+                .unwrap();
+        doc.set_fields(
+            "p",
+            "x",
+            vec![("last_status", Value::from("ok")), ("new", Value::from(2))],
+        )
+        .unwrap();
+        assert!(doc.is_changed());
+        let out = String::from_utf8(doc.to_bytes(0.0)).unwrap();
+        let reparsed: Value = serde_json::from_str(&out).unwrap();
+        let keys: Vec<_> = reparsed["credential_pool"]["p"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, ["id", "b", "last_status", "new"]);
+        assert!(out.contains("\"z\": 1.50"), "number text preserved: {out}");
+    }
+
+    #[test]
+    fn round_robin_move_renumbers() {
+        let mut doc = parse(FRESH).unwrap();
+        doc.move_to_end("openai-codex", "a1b2c3").unwrap();
+        let ids: Vec<_> = doc
+            .profiles("openai-codex")
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.id, p.priority))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("d4e5f6".into(), 0),
+                ("0789ab".into(), 1),
+                ("a1b2c3".to_string(), 2)
+            ]
+        );
+    }
+}

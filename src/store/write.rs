@@ -1,0 +1,245 @@
+//! Writing auth.json the way Hermes does, and never half-way.
+//!
+//! Bytes: `json.dumps(store, indent=2) + "\n"` (two-space indent, `": "` between key and value,
+//! non-ASCII escaped as `\uXXXX` like Python's default `ensure_ascii`), so a file rotor rewrites
+//! differs from Hermes's own only in the fields that changed.
+//!
+//! Durability: temp file in the same directory (O_EXCL, 0600), write, fsync, rename over the
+//! target, fsync the directory. Until the rename the old file is untouched; after it the new one
+//! is complete. A failed write removes its temp file. A symlinked auth.json is written through
+//! to its target and the link is kept, as Hermes's `atomic_replace` does.
+
+use crate::error::{Error, Result};
+use serde_json::Value;
+use serde_json::ser::{Formatter, PrettyFormatter};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Temp files older than this were left by a crash and are swept.
+const STALE_AFTER: Duration = Duration::from_secs(600);
+
+/// Serialises `root` as Hermes would write it.
+pub fn to_hermes_json(root: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4096);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiPretty::default());
+    // Serialising a Value into a Vec cannot fail: no I/O errors, no non-string keys.
+    if serde::Serialize::serialize(root, &mut ser).is_err() {
+        out.clear();
+    }
+    out.push(b'\n');
+    out
+}
+
+/// PrettyFormatter with Python's `ensure_ascii`.
+#[derive(Default)]
+struct AsciiPretty(PrettyFormatter<'static>);
+
+impl Formatter for AsciiPretty {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if c.is_ascii() {
+                continue;
+            }
+            w.write_all(&fragment.as_bytes()[start..i])?;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(w, "\\u{unit:04x}")?;
+            }
+            start = i + c.len_utf8();
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// The file actually replaced: the target of a symlink, else the path itself.
+pub fn real_target(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Replaces `path` with `bytes` atomically and durably. On error the old file is untouched and
+/// no temp file remains.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let target = real_target(path);
+    let write_err = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = parent_dir(&target);
+    let name = file_name(&target);
+    // Named like Hermes's temp files so either tool's sweep recognises the other's leftovers.
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!("{name}.tmp.{}.", std::process::id()))
+        .rand_bytes(16)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .tempfile_in(&dir)
+        .map_err(write_err)?;
+    temp.write_all(bytes).map_err(write_err)?;
+    temp.as_file().sync_all().map_err(write_err)?;
+    temp.persist(&target).map_err(|e| write_err(e.error))?;
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(write_err)?;
+    Ok(())
+}
+
+/// Removes temp files of earlier writers that crashed (`auth.json.tmp.*`, `.auth_*.tmp`) once
+/// they are older than ten minutes. Called with the lock held, so no live writer owns them.
+/// Failures are ignored: a leftover file is harmless, and sweeping must never block a write.
+pub fn sweep_stale_temp_files(path: &Path, now: SystemTime) {
+    let target = real_target(path);
+    let dir = parent_dir(&target);
+    let name = file_name(&target);
+    let stem = target
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let ours = file.starts_with(&format!("{name}.tmp."))
+            || (file.starts_with(&format!(".{stem}_")) && file.ends_with(".tmp"));
+        if !ours {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok())
+            .is_some_and(|age| age >= STALE_AFTER);
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "auth.json".into())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn formats_like_python_json_dumps_indent_2() {
+        let value: Value =
+            serde_json::from_str(r#"{"a":[1,2.50,{}],"b":{},"c":[],"é":"ü😀","n":null}"#).unwrap();
+        let text = String::from_utf8(to_hermes_json(&value)).unwrap();
+        // Expected bytes produced by Python 3: json.dumps(v, indent=2) + "\n" (number text kept).
+        let expected = "{\n  \"a\": [\n    1,\n    2.50,\n    {}\n  ],\n  \"b\": {},\n  \"c\": [],\n  \"\\u00e9\": \"\\u00fc\\ud83d\\ude00\",\n  \"n\": null\n}\n";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn writes_0600_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn writes_through_a_symlink_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        let link = dir.path().join("auth.json");
+        fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+    }
+
+    #[test]
+    fn sweeps_only_old_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        for name in [
+            "auth.json.tmp.1.abc",
+            ".auth_x.tmp",
+            "auth.json.tmp.2.fresh",
+            "other.tmp",
+            "auth.json",
+        ] {
+            fs::write(dir.path().join(name), "").unwrap();
+        }
+        let later = SystemTime::now() + Duration::from_secs(601);
+        fs::write(dir.path().join("auth.json.tmp.2.fresh"), "").unwrap();
+        sweep_stale_temp_files(&path, later);
+        let mut left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["auth.json", "other.tmp"]);
+        // And with the real clock nothing is old enough yet.
+        fs::write(dir.path().join("auth.json.tmp.3.new"), "").unwrap();
+        sweep_stale_temp_files(&path, SystemTime::now());
+        assert!(dir.path().join("auth.json.tmp.3.new").exists());
+    }
+}

@@ -1,0 +1,10 @@
+//! rotor's one integration test binary: the CLI contract (exit codes, files, output) exercised
+//! through the real binary, with a hermetic environment per test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod cooldown;
+mod help;
+mod lock;
+mod profiles;
