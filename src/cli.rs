@@ -77,6 +77,9 @@ pub enum Command {
     /// Set or clear a profile's cooldown by hand, safely while Hermes runs
     #[command(subcommand)]
     Cooldown(CooldownCommand),
+
+    /// Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,4 +196,20 @@ pub struct CooldownClearArgs {
     /// Output format
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Scenario file (JSON), `-` for stdin [default: a built-in scenario: three Codex profiles,
+    /// the first out of quota]
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+
+    /// Output format: readable trace and pool table, or JSON Lines events
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ReportFormat,
+
+    /// Seed for the random strategy and backoff jitter [default: the scenario's `seed`, else 0]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }

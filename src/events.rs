@@ -138,10 +138,17 @@ pub trait Sink {
 /// One JSON object per line.
 pub struct JsonLines<W: Write>(pub W);
 
+impl<W: Write> JsonLines<W> {
+    /// Writes any serialisable record as one line (for summaries that share the stream).
+    pub fn emit_value<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.0, value)?;
+        self.0.write_all(b"\n")
+    }
+}
+
 impl<W: Write> Sink for JsonLines<W> {
     fn emit(&mut self, event: &Event, _profiles: &[Profile]) -> io::Result<()> {
-        serde_json::to_writer(&mut self.0, event)?;
-        self.0.write_all(b"\n")
+        self.emit_value(event)
     }
 }
 
@@ -255,12 +262,12 @@ pub fn human_line(event: &Event, profiles: &[Profile]) -> String {
         } => (
             "cooldown",
             format!(
-                "{} until {} ({}, from {}) {}",
+                "{} {} until {} ({}, source {})",
                 name(profile),
+                sanitize::one_line(reason, 40),
                 rfc3339_s(*until),
                 relative(*until, event.at),
                 source.as_str(),
-                sanitize::one_line(reason, 40)
             ),
         ),
         EventKind::ProfileRotation {

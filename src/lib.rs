@@ -14,6 +14,7 @@ pub mod pool;
 pub mod report;
 pub mod sanitize;
 pub mod selector;
+pub mod simulate;
 pub mod store;
 pub mod time;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Profiles(ProfilesCommand::List(args)) => commands::profiles::list(&ctx, args),
         Command::Cooldown(CooldownCommand::Set(args)) => commands::cooldown::set(&ctx, args),
         Command::Cooldown(CooldownCommand::Clear(args)) => commands::cooldown::clear(&ctx, args),
+        Command::Simulate(args) => commands::simulate::run(&ctx, args),
     }
 }
 

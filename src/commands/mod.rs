@@ -2,6 +2,7 @@
 
 pub mod cooldown;
 pub mod profiles;
+pub mod simulate;
 
 use crate::cli::{ColorChoice, GlobalArgs};
 use crate::config::Config;

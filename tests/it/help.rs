@@ -19,6 +19,7 @@ fn help_of_every_command() {
         &["cooldown"],
         &["cooldown", "set"],
         &["cooldown", "clear"],
+        &["simulate"],
     ] {
         let name = if args.is_empty() {
             "rotor".to_string()
@@ -34,5 +35,7 @@ fn usage_errors_exit_2() {
     bare(&["profiles", "list", "--format", "yaml"]).expect_code(2);
     bare(&["cooldown", "clear"]).expect_code(2);
     bare(&["frobnicate"]).expect_code(2);
+    bare(&["simulate", "--format", "yaml"]).expect_code(2);
+    bare(&["simulate", "--seed", "-1"]).expect_code(2);
     bare(&["--lock-timeout", "-1", "profiles", "list"]).expect_code(2);
 }

@@ -1,0 +1,119 @@
+//! `rotor simulate [SCENARIO] [--format table|json] [--seed N]`.
+//!
+//! Prints the event trace and the pool it leaves; exits as the scenario's last request would
+//! with `rotor call` (0, 3 with the earliest `next_available_at` on stderr, 4 or 5).
+
+use super::{Context, print};
+use crate::cli::{ReportFormat, SimulateArgs};
+use crate::error::{Error, Result};
+use crate::events::{Human, JsonLines};
+use crate::report::{PoolReport, ProviderReport, provider_report};
+use crate::simulate::{self, Report, Scenario};
+use crate::{output, sanitize, time};
+use serde::Serialize;
+use std::io::Read;
+use std::path::Path;
+
+pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<()> {
+    let real_now = time::now();
+    let scenario = load(args.scenario.as_deref(), real_now)?;
+    let seed = args.seed.or(scenario.seed).unwrap_or(0);
+    // Buffered: a simulation is small, and printing once lets a closed pipe end it quietly.
+    let mut out = Vec::new();
+    let report = match args.format {
+        ReportFormat::Table => {
+            let heading = scenario.description.as_deref().unwrap_or("scenario");
+            out.extend(
+                format!(
+                    "{} ({}, {}, seed {seed})\n",
+                    sanitize::one_line(heading, 200),
+                    scenario.source.display(),
+                    scenario.policy.strategy.as_str()
+                )
+                .into_bytes(),
+            );
+            let report = simulate::run(&scenario, seed, &mut Human(&mut out))?;
+            let pool = final_pool(&scenario, &report);
+            out.extend(
+                format!(
+                    "\npool after {} request(s), at {}:\n",
+                    report.ends.len(),
+                    time::rfc3339_s(report.clock)
+                )
+                .into_bytes(),
+            );
+            let table = PoolReport {
+                at: time::rfc3339_s(report.clock),
+                providers: vec![pool],
+            };
+            out.extend(output::pool_table(&table, report.clock, ctx.style).into_bytes());
+            report
+        }
+        ReportFormat::Json => {
+            let report = simulate::run(&scenario, seed, &mut JsonLines(&mut out))?;
+            let summary = Summary {
+                event: "simulation_end",
+                ts: time::rfc3339_ms(report.clock),
+                provider: &scenario.provider,
+                seed,
+                requests: report.ends.len(),
+                exit_code: report.last_end().map_or(0, |e| e.exit_code()),
+                pool: final_pool(&scenario, &report),
+            };
+            JsonLines(&mut out)
+                .emit_value(&summary)
+                .map_err(|e| Error::Internal(format!("cannot render the summary: {e}")))?;
+            report
+        }
+    };
+    print(&String::from_utf8_lossy(&out))?;
+    match report.last_end() {
+        Some(end) => end.into_result(&scenario.provider),
+        None => Ok(()),
+    }
+}
+
+/// The last line of `--format json`: not an engine event but the simulation's result, with the
+/// pool as `profiles list --format json` shows it.
+#[derive(Serialize)]
+struct Summary<'a> {
+    event: &'static str,
+    ts: String,
+    provider: &'a str,
+    seed: u64,
+    requests: usize,
+    exit_code: u8,
+    pool: ProviderReport,
+}
+
+fn final_pool(scenario: &Scenario, report: &Report) -> ProviderReport {
+    let mut rng = fastrand::Rng::with_seed(report.seed);
+    provider_report(
+        &scenario.provider,
+        &report.profiles,
+        scenario.policy.strategy,
+        report.clock,
+        Some(&mut rng),
+    )
+}
+
+fn load(path: Option<&Path>, real_now: f64) -> Result<Scenario> {
+    let Some(path) = path else {
+        return simulate::builtin(real_now);
+    };
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|source| Error::Read {
+                path: "<stdin>".into(),
+                source,
+            })?;
+        return Scenario::parse(Path::new("<stdin>"), &bytes, real_now);
+    }
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Scenario::parse(path, &bytes, real_now)
+}

@@ -1,0 +1,309 @@
+//! `rotor simulate`: the rotation engine driven by scripted provider responses on a virtual
+//! clock, over an in-memory pool. Nothing touches the network or writes auth.json.
+//!
+//! The driver here is the same loop `call` runs (see [`crate::engine`]); only the transport
+//! (a script), the clock (virtual) and the store (a `Vec<Profile>`) differ. Scripted responses
+//! go through the real classifier as status + headers + body, so a simulation also shows how
+//! rotor reads a provider's answer.
+//!
+//! Requests run one after another: each starts at its arrival time or when the previous one
+//! ended, whichever is later. Everything is deterministic for a seed.
+
+mod scenario;
+
+pub use scenario::{
+    Body, DEFAULT_LATENCY_S, DEFAULT_START, DEFAULT_TIMEOUT_S, RefreshSpec, RequestSpec, ResetsAt,
+    Response, Scenario, Script, ScriptEnd,
+};
+
+use crate::engine::{
+    Action, Engine, Outcome, RefreshResult, RequestEnd, apply_effect, classify_response,
+    classify_transport,
+};
+use crate::error::{Error, Result};
+use crate::events::Sink;
+use crate::pool::Profile;
+use crate::time::Epoch;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The scenario `rotor simulate` runs without an argument.
+pub const BUILTIN_SCENARIO: &str = include_str!("builtin.json");
+
+/// Parses the built-in scenario.
+pub fn builtin(real_now: Epoch) -> Result<Scenario> {
+    Scenario::parse(
+        Path::new("<built-in scenario>"),
+        BUILTIN_SCENARIO.as_bytes(),
+        real_now,
+    )
+}
+
+/// Guards against a driver loop that never ends (the engine's budgets make it impossible, but
+/// a simulation must not hang if that ever breaks).
+const MAX_STEPS_PER_REQUEST: usize = 100_000;
+
+/// What a simulation leaves behind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub ends: Vec<RequestEnd>,
+    /// The pool after every request, in priority order.
+    pub profiles: Vec<Profile>,
+    /// The virtual clock when the last request ended.
+    pub clock: Epoch,
+    pub seed: u64,
+}
+
+impl Report {
+    /// The last request's end: a simulation exits as its last request would with `call`.
+    pub fn last_end(&self) -> Option<&RequestEnd> {
+        self.ends.last()
+    }
+}
+
+/// The provider as a script: each profile answers from its own list, in order, across the
+/// whole scenario.
+#[derive(Debug)]
+pub struct ScriptedTransport<'a> {
+    scripts: &'a HashMap<String, Script>,
+    responses_used: HashMap<String, usize>,
+    refreshes_used: HashMap<String, usize>,
+}
+
+impl<'a> ScriptedTransport<'a> {
+    pub fn new(scripts: &'a HashMap<String, Script>) -> Self {
+        ScriptedTransport {
+            scripts,
+            responses_used: HashMap::new(),
+            refreshes_used: HashMap::new(),
+        }
+    }
+
+    /// The next scripted response of `profile_id`, or what its script says once it has run
+    /// out (success unless `repeat_last`). Profiles without a script always succeed.
+    pub fn next_response(&mut self, profile_id: &str) -> Response {
+        let Some(script) = self.scripts.get(profile_id) else {
+            return Response::success();
+        };
+        let used = self
+            .responses_used
+            .entry(profile_id.to_string())
+            .or_default();
+        let response = match script.responses.get(*used) {
+            Some(r) => r.clone(),
+            None => match (script.then, script.responses.last()) {
+                (ScriptEnd::RepeatLast, Some(last)) => last.clone(),
+                _ => Response::success(),
+            },
+        };
+        *used += 1;
+        response
+    }
+
+    /// Sends an attempt at `sent_at`: the classified outcome and the virtual time it arrives.
+    pub fn attempt(&mut self, profile_id: &str, sent_at: Epoch) -> (Outcome, Epoch) {
+        let response = self.next_response(profile_id);
+        let arrived = sent_at + response.latency();
+        let outcome = match &response {
+            Response::Http {
+                status,
+                headers,
+                body,
+                ..
+            } => classify_response(Some(*status), headers, &body.render(arrived), arrived),
+            Response::Transport {
+                kind, after_output, ..
+            } => Outcome::Failure(classify_transport(*kind, *after_output)),
+        };
+        (outcome, arrived)
+    }
+
+    /// The next scripted refresh result of `profile_id`; `refreshed` once the list runs out.
+    pub fn refresh(&mut self, profile_id: &str) -> RefreshResult {
+        let used = self
+            .refreshes_used
+            .entry(profile_id.to_string())
+            .or_default();
+        let spec = self
+            .scripts
+            .get(profile_id)
+            .and_then(|s| s.refresh.get(*used))
+            .copied()
+            .unwrap_or(RefreshSpec::Refreshed);
+        *used += 1;
+        match spec {
+            RefreshSpec::Refreshed => RefreshResult::Refreshed,
+            RefreshSpec::Adopted => RefreshResult::Adopted,
+            RefreshSpec::Failed => RefreshResult::Failed {
+                dead: false,
+                reason: None,
+                message: Some("token endpoint unavailable (scripted)".into()),
+            },
+            RefreshSpec::Dead => RefreshResult::Failed {
+                dead: true,
+                reason: Some("invalid_grant".into()),
+                message: Some("refresh token rejected (scripted)".into()),
+            },
+        }
+    }
+}
+
+/// Runs every request of `scenario` with `seed`, reporting events to `sink` as they happen.
+pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report> {
+    let mut pool = scenario.profiles.clone();
+    let mut transport = ScriptedTransport::new(&scenario.scripts);
+    let mut clock = scenario.start;
+    let mut ends = Vec::with_capacity(scenario.requests.len());
+    let emit_error = |e: std::io::Error| Error::Internal(format!("cannot write the trace: {e}"));
+
+    for (index, request) in scenario.requests.iter().enumerate() {
+        clock = clock.max(scenario.start + request.at);
+        let mut engine = Engine::new(
+            request.id.clone(),
+            scenario.provider.clone(),
+            pool.clone(),
+            scenario.policy.clone(),
+            request_seed(seed, index),
+        );
+        let mut step = engine.start(clock)?;
+        let mut finished = None;
+        for _ in 0..MAX_STEPS_PER_REQUEST {
+            // The store is written before events are reported, as `call` does, so a renderer
+            // sees the pool the event describes.
+            for effect in &step.effects {
+                apply_effect(&mut pool, effect);
+            }
+            for event in &step.events {
+                sink.emit(event, &pool).map_err(emit_error)?;
+            }
+            step = match step.action {
+                Action::Attempt(plan) => {
+                    let (outcome, arrived) = transport.attempt(&plan.profile.id, clock);
+                    clock = arrived;
+                    engine.on_outcome(outcome, clock)?
+                }
+                Action::Wait { seconds } => {
+                    clock += seconds;
+                    engine.on_waited(clock)?
+                }
+                Action::Refresh(profile) => {
+                    let result = transport.refresh(&profile.id);
+                    engine.on_refresh(result, clock)?
+                }
+                Action::Finish(end) => {
+                    finished = Some(end);
+                    break;
+                }
+            };
+        }
+        let end = finished.ok_or_else(|| {
+            Error::Internal(format!("simulation of {} did not finish", request.id))
+        })?;
+        ends.push(end);
+    }
+    Ok(Report {
+        ends,
+        profiles: pool,
+        clock,
+        seed,
+    })
+}
+
+/// A distinct, repeatable seed per request (SplitMix64 of the scenario seed and the index), so
+/// requests do not replay each other's random picks and jitter.
+fn request_seed(seed: u64, index: usize) -> u64 {
+    let mut z = seed.wrapping_add((index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::engine::RequestOutcome;
+    use crate::events::{Event, EventKind};
+
+    struct Collect(Vec<Event>);
+    impl Sink for Collect {
+        fn emit(&mut self, event: &Event, _: &[Profile]) -> std::io::Result<()> {
+            self.0.push(event.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_builtin_scenario_rotates_at_once() {
+        let scenario = builtin(0.0).unwrap();
+        let mut sink = Collect(vec![]);
+        let report = run(&scenario, 0, &mut sink).unwrap();
+        assert_eq!(report.last_end().unwrap().outcome, RequestOutcome::Success);
+        let names: Vec<&str> = sink.0.iter().map(|e| e.kind.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "request_start",
+                "attempt",
+                "attempt_failed",
+                "profile_cooldown",
+                "profile_rotation",
+                "attempt",
+                "request_end"
+            ]
+        );
+        let plans: Vec<Option<&str>> = report.profiles.iter().map(|p| p.plan()).collect();
+        assert_eq!(plans, [Some("prolite"), Some("team"), Some("team")]);
+        assert!(matches!(
+            &sink.0[3].kind,
+            EventKind::ProfileCooldown { until, .. } if (*until - (DEFAULT_START + 0.1 + 8100.0)).abs() < 1e-6
+        ));
+    }
+
+    #[test]
+    fn scripts_run_out_as_they_say() {
+        let mut scripts = HashMap::new();
+        let status = |s| Response::Http {
+            status: s,
+            headers: vec![],
+            body: Body::Raw(String::new()),
+            latency: 0.1,
+        };
+        scripts.insert(
+            "a".to_string(),
+            Script {
+                responses: vec![status(503)],
+                then: ScriptEnd::RepeatLast,
+                refresh: vec![RefreshSpec::Dead],
+            },
+        );
+        scripts.insert(
+            "b".to_string(),
+            Script {
+                responses: vec![status(503)],
+                ..Script::default()
+            },
+        );
+        let mut t = ScriptedTransport::new(&scripts);
+        assert_eq!(
+            [t.next_response("a"), t.next_response("a")],
+            [status(503), status(503)]
+        );
+        assert_eq!(
+            [t.next_response("b"), t.next_response("b")],
+            [status(503), Response::success()]
+        );
+        assert_eq!(t.next_response("nobody"), Response::success());
+        assert!(matches!(
+            t.refresh("a"),
+            RefreshResult::Failed { dead: true, .. }
+        ));
+        assert_eq!(t.refresh("a"), RefreshResult::Refreshed);
+    }
+
+    #[test]
+    fn request_seeds_differ_and_repeat() {
+        assert_ne!(request_seed(0, 0), request_seed(0, 1));
+        assert_eq!(request_seed(42, 3), request_seed(42, 3));
+    }
+}
