@@ -8,3 +8,4 @@ mod cooldown;
 mod help;
 mod lock;
 mod profiles;
+mod simulate;
