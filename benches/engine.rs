@@ -1,0 +1,89 @@
+//! Engine decisions per second on a 10-profile pool. A decision is one call into the engine
+//! (`start`, `on_outcome`, `on_waited`, `on_refresh`) answered with a `Step`.
+//!
+//! `rotate_through_10` is the worst common case: nine profiles answer 429 `usage_limit_reached`
+//! and the tenth succeeds (1 start + 10 outcomes = 11 decisions, 9 rotations); the outcomes
+//! are classified once up front so only the engine is measured. `classify_codex_429` measures
+//! the classifier on its own.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rotor::engine::{Action, Engine, Outcome, Policy, classify_response};
+use rotor::pool::{AuthType, Profile, Status, profile_hash};
+use std::hint::black_box;
+
+const T0: f64 = 1_795_838_400.0;
+const BODY: &str = r#"{"error":{"type":"usage_limit_reached","message":"The usage limit has been reached","resets_in_seconds":8100}}"#;
+const NO_HEADERS: &[(&str, &str)] = &[];
+
+fn pool(n: usize) -> Vec<Profile> {
+    (0..n)
+        .map(|i| {
+            let id = format!("profile-{i}");
+            Profile {
+                provider: "openai-codex".into(),
+                position: i + 1,
+                hash: profile_hash(&id),
+                label: format!("user{i}@example.com"),
+                id,
+                auth_type: AuthType::Oauth,
+                priority: i as i64,
+                source: Some("manual:device_code".into()),
+                has_token: true,
+                has_refresh_token: true,
+                status: Status::default(),
+                request_count: 0,
+                base_url: None,
+                claims: None,
+            }
+        })
+        .collect()
+}
+
+/// Runs one request to its end; returns the number of decisions taken.
+fn request(profiles: &[Profile], exhausted: &Outcome, seed: u64) -> u64 {
+    let mut engine = Engine::new("bench", "openai-codex", profiles.to_vec(), Policy::default(), seed);
+    let mut now = T0;
+    let Ok(mut step) = engine.start(now) else { return 0 };
+    let mut decisions = 1;
+    loop {
+        let next = match step.action {
+            Action::Attempt(plan) => {
+                now += 0.1;
+                let outcome = if plan.n < 10 { exhausted.clone() } else { Outcome::Success };
+                engine.on_outcome(outcome, now)
+            }
+            Action::Wait { seconds } => engine.on_waited(now + seconds),
+            Action::Refresh(_) => engine.on_refresh(rotor::engine::RefreshResult::Refreshed, now),
+            Action::Finish(end) => {
+                black_box(end);
+                return decisions;
+            }
+        };
+        decisions += 1;
+        match next {
+            Ok(s) => step = black_box(s),
+            Err(_) => return decisions,
+        }
+    }
+}
+
+fn engine(c: &mut Criterion) {
+    let profiles = pool(10);
+    let exhausted = classify_response(Some(429), NO_HEADERS, BODY, T0);
+    assert_eq!(request(&profiles, &exhausted, 1), 11, "the benchmark request must take 11 decisions");
+
+    let mut group = c.benchmark_group("engine");
+    group.throughput(Throughput::Elements(11));
+    group.bench_function("rotate_through_10", |b| b.iter(|| request(black_box(&profiles), &exhausted, 1)));
+    group.finish();
+
+    let mut group = c.benchmark_group("classify");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("classify_codex_429", |b| {
+        b.iter(|| classify_response(Some(429), NO_HEADERS, black_box(BODY), T0))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engine);
+criterion_main!(benches);
