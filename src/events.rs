@@ -298,13 +298,9 @@ pub fn human_line(event: &Event, profiles: &[Profile]) -> String {
             next_available_at,
         } => {
             let mut text = outcome.as_str().to_string();
-            if let Some(p) = profile {
-                let word = if *outcome == RequestOutcome::Success {
-                    "on"
-                } else {
-                    "last"
-                };
-                text.push_str(&format!(" {word} {}", name(p)));
+            let success = *outcome == RequestOutcome::Success;
+            if let (Some(p), true) = (profile, success) {
+                text.push_str(&format!(" on {}", name(p)));
             }
             text.push_str(&format!(
                 " after {}, {}, {}",
@@ -312,6 +308,9 @@ pub fn human_line(event: &Event, profiles: &[Profile]) -> String {
                 plural(u64::from(*rotations), "rotation", "rotations"),
                 short_duration(*elapsed_ms as f64 / 1000.0)
             ));
+            if let (Some(p), false) = (profile, success) {
+                text.push_str(&format!(" (last profile {})", name(p)));
+            }
             if *outcome == RequestOutcome::PoolExhausted {
                 match next_available_at {
                     Some(at) => text.push_str(&format!(

@@ -210,7 +210,7 @@ impl Engine {
             _ => None,
         };
         let kind = EventKind::AttemptFailed {
-            profile: hash,
+            profile: hash.clone(),
             status: failure.status,
             class: failure.class,
             error_type: failure.error_type.clone(),
@@ -225,7 +225,10 @@ impl Engine {
                 Action::Wait { seconds: wait }
             }
             Decision::Retry { .. } => self.before_attempt(now, &mut out),
-            Decision::RefreshThenRetry => self.refresh(AfterRefresh::Unauthorized),
+            Decision::RefreshThenRetry => {
+                self.state = State::Refreshing(AfterRefresh::Unauthorized);
+                Action::Refresh(ProfileRef { id, hash })
+            }
             Decision::Cooldown => {
                 let reason = failure
                     .error_type
@@ -514,7 +517,6 @@ impl Engine {
         if self.deadline().is_some_and(|deadline| now >= deadline) {
             return self.finish(now, RequestOutcome::UpstreamUnavailable, out);
         }
-        let refreshed = self.current.as_ref().is_none_or(|c| c.refreshed);
         let needs_refresh = self.current_profile().is_some_and(|p| {
             p.auth_type == AuthType::Oauth
                 && p.has_refresh_token
@@ -522,20 +524,23 @@ impl Engine {
                     || p.token_expires_at()
                         .is_some_and(|exp| exp <= now + REFRESH_SKEW_S))
         });
-        if needs_refresh && !refreshed {
-            return self.refresh(AfterRefresh::Expiring);
-        }
         let budget = self.budget();
         let Some(current) = self.current.as_mut() else {
+            // Only reachable through a driver bug; ending beats attempting nothing.
             return self.finish(now, RequestOutcome::PoolExhausted, out);
         };
+        let profile = ProfileRef {
+            id: current.id.clone(),
+            hash: current.hash.clone(),
+        };
+        if needs_refresh && !current.refreshed {
+            self.state = State::Refreshing(AfterRefresh::Expiring);
+            return Action::Refresh(profile);
+        }
         current.tries += 1;
         self.attempts += 1;
         let plan = AttemptPlan {
-            profile: ProfileRef {
-                id: current.id.clone(),
-                hash: current.hash.clone(),
-            },
+            profile,
             try_n: current.tries,
             of: budget,
             n: self.attempts,
@@ -549,18 +554,6 @@ impl Engine {
         self.emit(out, now, kind);
         self.state = State::Attempting;
         Action::Attempt(plan)
-    }
-
-    fn refresh(&mut self, why: AfterRefresh) -> Action {
-        self.state = State::Refreshing(why);
-        match self.current.as_ref() {
-            Some(c) => Action::Refresh(ProfileRef {
-                id: c.id.clone(),
-                hash: c.hash.clone(),
-            }),
-            // Unreachable by construction: a refresh is only asked for the current profile.
-            None => Action::Wait { seconds: 0.0 },
-        }
     }
 
     fn finish(&mut self, now: Epoch, outcome: RequestOutcome, out: &mut Out) -> Action {
