@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod output;
 pub mod pool;
+pub mod providers;
 pub mod report;
 pub mod selector;
 pub mod store;
