@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod output;
 pub mod pool;
+pub mod providers;
 pub mod report;
 pub mod sanitize;
 pub mod selector;
