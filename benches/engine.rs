@@ -41,15 +41,27 @@ fn pool(n: usize) -> Vec<Profile> {
 
 /// Runs one request to its end; returns the number of decisions taken.
 fn request(profiles: &[Profile], exhausted: &Outcome, seed: u64) -> u64 {
-    let mut engine = Engine::new("bench", "openai-codex", profiles.to_vec(), Policy::default(), seed);
+    let mut engine = Engine::new(
+        "bench",
+        "openai-codex",
+        profiles.to_vec(),
+        Policy::default(),
+        seed,
+    );
     let mut now = T0;
-    let Ok(mut step) = engine.start(now) else { return 0 };
+    let Ok(mut step) = engine.start(now) else {
+        return 0;
+    };
     let mut decisions = 1;
     loop {
         let next = match step.action {
             Action::Attempt(plan) => {
                 now += 0.1;
-                let outcome = if plan.n < 10 { exhausted.clone() } else { Outcome::Success };
+                let outcome = if plan.n < 10 {
+                    exhausted.clone()
+                } else {
+                    Outcome::Success
+                };
                 engine.on_outcome(outcome, now)
             }
             Action::Wait { seconds } => engine.on_waited(now + seconds),
@@ -70,11 +82,17 @@ fn request(profiles: &[Profile], exhausted: &Outcome, seed: u64) -> u64 {
 fn engine(c: &mut Criterion) {
     let profiles = pool(10);
     let exhausted = classify_response(Some(429), NO_HEADERS, BODY, T0);
-    assert_eq!(request(&profiles, &exhausted, 1), 11, "the benchmark request must take 11 decisions");
+    assert_eq!(
+        request(&profiles, &exhausted, 1),
+        11,
+        "the benchmark request must take 11 decisions"
+    );
 
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(11));
-    group.bench_function("rotate_through_10", |b| b.iter(|| request(black_box(&profiles), &exhausted, 1)));
+    group.bench_function("rotate_through_10", |b| {
+        b.iter(|| request(black_box(&profiles), &exhausted, 1))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("classify");
