@@ -80,6 +80,9 @@ pub enum Command {
 
     /// Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)
     Simulate(SimulateArgs),
+
+    /// Send one request through the rotation engine, writing profile state back
+    Call(CallArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,4 +215,84 @@ pub struct SimulateArgs {
     /// Seed for the random strategy and backoff jitter [default: the scenario's `seed`, else 0]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CallFormat {
+    /// The answer text, streamed as it arrives
+    Text,
+    /// The provider's final response object, once complete
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    /// One readable line per event
+    Human,
+    /// One JSON object per event (JSON Lines)
+    Json,
+    /// No trace
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The prompt; `-` or nothing reads it from stdin
+    #[arg(value_name = "PROMPT")]
+    pub prompt: Option<String>,
+
+    /// The provider whose pool serves the request [default: auth.json's active_provider, else the only provider]
+    #[arg(long, value_name = "P")]
+    pub provider: Option<String>,
+
+    /// Model name [default: gpt-5.5 for openai-codex, claude-sonnet-4-5 for anthropic, openrouter/auto for openrouter]
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
+
+    /// System prompt (Codex: instructions)
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+
+    /// Output: the streamed text, or the final response object as JSON
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub format: CallFormat,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Attempts per profile for transient failures (5xx, timeouts, throttling)
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub attempts: u32,
+
+    /// Most profiles to try in this request [default: every available profile]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_profiles: Option<u32>,
+
+    /// Longest single wait for a backoff or Retry-After
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub max_wait: String,
+
+    /// Longest silence within one attempt: connecting, awaiting the answer, between chunks
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub timeout: String,
+
+    /// Limit for the whole request, all attempts and waits included [default: none]
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+
+    /// Send every attempt to this base URL instead of the profile's (proxies, tests)
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+
+    /// Trace of the rotation on stderr
+    #[arg(long, value_name = "FORMAT", default_value = "human")]
+    pub trace: TraceFormat,
+
+    /// Also append the trace as JSON Lines to this file
+    #[arg(long, value_name = "PATH")]
+    pub trace_file: Option<PathBuf>,
 }

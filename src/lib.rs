@@ -6,12 +6,15 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod http;
 pub mod output;
 pub mod pool;
 pub mod providers;
+pub mod refresh;
 pub mod report;
 pub mod sanitize;
 pub mod selector;
@@ -31,6 +34,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cooldown(CooldownCommand::Set(args)) => commands::cooldown::set(&ctx, args),
         Command::Cooldown(CooldownCommand::Clear(args)) => commands::cooldown::clear(&ctx, args),
         Command::Simulate(args) => commands::simulate::run(&ctx, args),
+        Command::Call(args) => commands::call::run(&ctx, args),
     }
 }
 

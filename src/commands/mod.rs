@@ -1,5 +1,6 @@
 //! One thin handler per subcommand: settings in, a domain call, a report out.
 
+pub mod call;
 pub mod cooldown;
 pub mod profiles;
 pub mod simulate;

@@ -93,11 +93,20 @@ pub struct HttpRequest {
 }
 
 /// Builds the streaming request of `api` for one attempt.
-pub fn build_request(api: Api, base_url: &str, credential: Credential<'_>, prompt: &Prompt, session_id: &str) -> HttpRequest {
+pub fn build_request(
+    api: Api,
+    base_url: &str,
+    credential: Credential<'_>,
+    prompt: &Prompt,
+    session_id: &str,
+) -> HttpRequest {
     let base = base_url.trim_end_matches('/');
     let mut headers = vec![
         ("accept", "text/event-stream".to_string()),
-        ("user-agent", concat!("rotor/", env!("CARGO_PKG_VERSION")).to_string()),
+        (
+            "user-agent",
+            concat!("rotor/", env!("CARGO_PKG_VERSION")).to_string(),
+        ),
     ];
     match api {
         Api::CodexResponses => {
@@ -132,7 +141,11 @@ pub fn build_request(api: Api, base_url: &str, credential: Credential<'_>, promp
                 AuthType::ApiKey => headers.push(("x-api-key", credential.token.to_string())),
             }
             headers.push(("anthropic-version", ANTHROPIC_VERSION.to_string()));
-            let url = if base.ends_with("/v1") { format!("{base}/messages") } else { format!("{base}/v1/messages") };
+            let url = if base.ends_with("/v1") {
+                format!("{base}/messages")
+            } else {
+                format!("{base}/v1/messages")
+            };
             let mut body = json!({
                 "model": prompt.model,
                 "max_tokens": ANTHROPIC_MAX_TOKENS,
@@ -165,14 +178,25 @@ pub fn build_request(api: Api, base_url: &str, credential: Credential<'_>, promp
 pub fn status_for_stream_error(error_type: &str) -> u16 {
     let t = error_type.to_ascii_lowercase();
     match t.as_str() {
-        "usage_limit_reached" | "usage_not_included" | "insufficient_quota" | "rate_limit_exceeded"
-        | "rate_limit_error" | "rate_limited" => 429,
+        "usage_limit_reached"
+        | "usage_not_included"
+        | "insufficient_quota"
+        | "rate_limit_exceeded"
+        | "rate_limit_error"
+        | "rate_limited" => 429,
         "overloaded_error" | "overloaded" => 529,
-        "authentication_error" | "invalid_api_key" | "token_invalidated" | "token_revoked" | "invalid_token"
+        "authentication_error"
+        | "invalid_api_key"
+        | "token_invalidated"
+        | "token_revoked"
+        | "invalid_token"
         | "token_expired" => 401,
         "permission_error" => 403,
         "billing_error" | "billing_hard_limit_reached" => 402,
-        "invalid_request_error" | "invalid_request" | "context_length_exceeded" | "invalid_prompt" => 400,
+        "invalid_request_error"
+        | "invalid_request"
+        | "context_length_exceeded"
+        | "invalid_prompt" => 400,
         "not_found_error" | "model_not_found" => 404,
         _ => 500,
     }
@@ -191,7 +215,10 @@ mod tests {
     }
 
     fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-        req.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        req.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     #[test]
@@ -201,7 +228,13 @@ mod tests {
             auth_type: AuthType::Oauth,
             account_id: Some("acct-1"),
         };
-        let req = build_request(Api::CodexResponses, "http://h/codex/", cred, &prompt(), "s-1");
+        let req = build_request(
+            Api::CodexResponses,
+            "http://h/codex/",
+            cred,
+            &prompt(),
+            "s-1",
+        );
         assert_eq!(req.url, "http://h/codex/responses");
         assert_eq!(header(&req, "authorization"), Some("Bearer tok"));
         assert_eq!(header(&req, "chatgpt-account-id"), Some("acct-1"));
@@ -242,7 +275,13 @@ mod tests {
             auth_type: AuthType::ApiKey,
             account_id: None,
         };
-        let req = build_request(Api::ChatCompletions, "http://h/api/v1", cred, &prompt(), "s");
+        let req = build_request(
+            Api::ChatCompletions,
+            "http://h/api/v1",
+            cred,
+            &prompt(),
+            "s",
+        );
         assert_eq!(req.url, "http://h/api/v1/chat/completions");
         assert_eq!(req.body["messages"][0]["role"], "system");
         assert_eq!(req.body["messages"][1]["content"], "hi");

@@ -35,7 +35,10 @@ impl SseParser {
         let mut events = Vec::new();
         self.pending.extend_from_slice(chunk);
         let mut start = 0;
-        while let Some(offset) = self.pending[start..].iter().position(|b| *b == b'\n' || *b == b'\r') {
+        while let Some(offset) = self.pending[start..]
+            .iter()
+            .position(|b| *b == b'\n' || *b == b'\r')
+        {
             let end = start + offset;
             let line = String::from_utf8_lossy(&self.pending[start..end]).into_owned();
             // A CR LF pair ends one line, not two.
@@ -143,6 +146,10 @@ mod tests {
 
     #[test]
     fn events_without_data_are_not_dispatched() {
-        assert!(SseParser::new().feed(b"event: ping\n\nid: 3\n\n").is_empty());
+        assert!(
+            SseParser::new()
+                .feed(b"event: ping\n\nid: 3\n\n")
+                .is_empty()
+        );
     }
 }

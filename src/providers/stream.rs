@@ -47,7 +47,10 @@ impl StreamDecoder {
         let last = self.parser.finish();
         let mut chunks: Vec<Chunk> = last.into_iter().filter_map(|e| self.event(e)).collect();
         // Chat Completions servers may close after a finish_reason without sending [DONE].
-        if !self.done && self.api == Api::ChatCompletions && self.response["choices"][0]["finish_reason"].is_string() {
+        if !self.done
+            && self.api == Api::ChatCompletions
+            && self.response["choices"][0]["finish_reason"].is_string()
+        {
             self.done = true;
             chunks.push(Chunk::Done);
         }
@@ -113,10 +116,16 @@ impl StreamDecoder {
         }
         // Not JSON: a proxy's noise or a truncated line; nothing to act on.
         let data: Value = serde_json::from_str(&event.data).ok()?;
-        let kind = data.get("type").and_then(Value::as_str).unwrap_or(&event.event).to_string();
+        let kind = data
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or(&event.event)
+            .to_string();
         match self.api {
             Api::CodexResponses => match kind.as_str() {
-                "response.output_text.delta" => self.text_chunk(data["delta"].as_str().unwrap_or("")),
+                "response.output_text.delta" => {
+                    self.text_chunk(data["delta"].as_str().unwrap_or(""))
+                }
                 "response.completed" | "response.incomplete" => {
                     self.response = data["response"].clone();
                     self.done = true;
@@ -135,7 +144,9 @@ impl StreamDecoder {
                     self.text_chunk(data["delta"]["text"].as_str().unwrap_or(""))
                 }
                 "message_delta" => {
-                    if let (Some(target), Some(delta)) = (self.response.as_object_mut(), data["delta"].as_object()) {
+                    if let (Some(target), Some(delta)) =
+                        (self.response.as_object_mut(), data["delta"].as_object())
+                    {
                         for (k, v) in delta {
                             target.insert(k.clone(), v.clone());
                         }
@@ -192,7 +203,14 @@ mod tests {
             "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"r1\",\"status\":\"completed\"}}\n\n",
         );
         let (chunks, decoder) = run(Api::CodexResponses, stream);
-        assert_eq!(chunks, [Chunk::Text("Hel".into()), Chunk::Text("lo".into()), Chunk::Done]);
+        assert_eq!(
+            chunks,
+            [
+                Chunk::Text("Hel".into()),
+                Chunk::Text("lo".into()),
+                Chunk::Done
+            ]
+        );
         assert_eq!(decoder.text(), "Hello");
         assert_eq!(decoder.response()["id"], "r1");
     }
@@ -201,7 +219,9 @@ mod tests {
     fn codex_failure_in_stream_stands_for_its_http_error() {
         let stream = "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"usage_limit_reached\",\"message\":\"limit\",\"resets_in_seconds\":60}}}\n\n";
         let (chunks, decoder) = run(Api::CodexResponses, stream);
-        let Chunk::Failed { status, body } = &chunks[0] else { panic!("{chunks:?}") };
+        let Chunk::Failed { status, body } = &chunks[0] else {
+            panic!("{chunks:?}")
+        };
         assert_eq!(*status, 429);
         let body: Value = serde_json::from_str(body).unwrap();
         assert_eq!(body["error"]["resets_in_seconds"], 60);
@@ -215,13 +235,26 @@ mod tests {
             "data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"content\":\"B\"},\"finish_reason\":\"stop\"}]}\n\n",
         );
         let (chunks, decoder) = run(Api::ChatCompletions, stream);
-        assert_eq!(chunks, [Chunk::Text("A".into()), Chunk::Text("B".into()), Chunk::Done]);
+        assert_eq!(
+            chunks,
+            [
+                Chunk::Text("A".into()),
+                Chunk::Text("B".into()),
+                Chunk::Done
+            ]
+        );
         let response = decoder.response();
         assert_eq!(response["choices"][0]["message"]["content"], "AB");
         assert_eq!(response["choices"][0]["finish_reason"], "stop");
-        let (chunks, _) = run(Api::ChatCompletions, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n");
+        let (chunks, _) = run(
+            Api::ChatCompletions,
+            "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n",
+        );
         assert_eq!(chunks.last(), Some(&Chunk::Done));
-        let (chunks, _) = run(Api::ChatCompletions, "data: {\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":\"slow\"}}\n\n");
+        let (chunks, _) = run(
+            Api::ChatCompletions,
+            "data: {\"error\":{\"code\":\"rate_limit_exceeded\",\"message\":\"slow\"}}\n\n",
+        );
         assert!(matches!(chunks[0], Chunk::Failed { status: 429, .. }));
     }
 

@@ -73,6 +73,11 @@ impl Document {
             .unwrap_or_default()
     }
 
+    /// The top-level `active_provider`, when it is a string.
+    pub fn active_provider(&self) -> Option<&str> {
+        self.root.get("active_provider")?.as_str()
+    }
+
     fn pool(&self) -> Option<&Map<String, Value>> {
         self.root.get("credential_pool")?.as_object()
     }

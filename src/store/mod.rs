@@ -64,11 +64,10 @@ impl AuthStore {
         Document::parse(&self.path, &bytes)
     }
 
-    /// Locked read-modify-write. `change` sees the file as it is after the lock is taken; if it
-    /// changed anything, the result is written before the lock is released. If `change` fails,
-    /// or the file cannot be parsed, nothing is written.
-    pub fn update<T>(&self, change: impl FnOnce(&mut Document) -> Result<T>) -> Result<T> {
-        let _guard = lock::acquire(&lock_path_for(&self.path), self.lock_timeout, |lock| {
+    /// Takes `auth.lock` (waiting up to the lock timeout, announcing the wait) and sweeps
+    /// crashed writers' temp files. Read and write through the returned [`Locked`].
+    pub fn lock(&self) -> Result<Locked<'_>> {
+        let guard = lock::acquire(&lock_path_for(&self.path), self.lock_timeout, |lock| {
             if !self.quiet {
                 eprintln!(
                     "rotor: waiting for the lock on {} (held by another process; up to {}s)",
@@ -78,12 +77,43 @@ impl AuthStore {
             }
         })?;
         write::sweep_stale_temp_files(&self.path, SystemTime::now());
-        let mut doc = self.load()?;
+        Ok(Locked {
+            store: self,
+            _guard: guard,
+        })
+    }
+
+    /// Locked read-modify-write. `change` sees the file as it is after the lock is taken; if it
+    /// changed anything, the result is written before the lock is released. If `change` fails,
+    /// or the file cannot be parsed, nothing is written.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Document) -> Result<T>) -> Result<T> {
+        let locked = self.lock()?;
+        let mut doc = locked.read()?;
         let result = change(&mut doc)?;
+        locked.write(&mut doc)?;
+        Ok(result)
+    }
+}
+
+/// auth.json while rotor holds `auth.lock`. The lock is released when this is dropped.
+#[derive(Debug)]
+pub struct Locked<'a> {
+    store: &'a AuthStore,
+    _guard: lock::LockGuard,
+}
+
+impl Locked<'_> {
+    /// Re-reads the file: what is on disk now, not what was read before the lock.
+    pub fn read(&self) -> Result<Document> {
+        self.store.load()
+    }
+
+    /// Writes `doc` if it was changed (stamping `version` and `updated_at`); else does nothing.
+    pub fn write(&self, doc: &mut Document) -> Result<()> {
         if doc.is_changed() {
             let bytes = doc.to_bytes(crate::time::now());
-            write::write_atomic(&self.path, &bytes)?;
+            write::write_atomic(&self.store.path, &bytes)?;
         }
-        Ok(result)
+        Ok(())
     }
 }

@@ -20,6 +20,7 @@ fn help_of_every_command() {
         &["cooldown", "set"],
         &["cooldown", "clear"],
         &["simulate"],
+        &["call"],
     ] {
         let name = if args.is_empty() {
             "rotor".to_string()

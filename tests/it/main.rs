@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod call;
 mod common;
 mod cooldown;
+mod fake;
 mod help;
 mod lock;
 mod profiles;

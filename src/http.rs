@@ -1,0 +1,186 @@
+//! The real transport of `rotor call`: reqwest over rustls on tokio. It sends one attempt,
+//! streams answer text to the caller as it arrives, and reports what happened in terms the
+//! classifier understands. It decides nothing about retries.
+
+use crate::engine::TransportFailure;
+use crate::providers::{Api, Chunk, HttpRequest, StreamDecoder};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Most of an error body rotor reads: enough for any provider's JSON error, bounded so a
+/// hostile server cannot make rotor buffer without end.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// How one attempt ended.
+#[derive(Debug)]
+pub enum AttemptResult {
+    /// The provider finished the answer.
+    Completed { response: Value, text: String },
+    /// A non-2xx answer.
+    HttpError {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// A failure event inside a 200 stream.
+    StreamFailed {
+        status: u16,
+        body: String,
+        output_started: bool,
+    },
+    /// No usable answer at the transport level.
+    Transport {
+        kind: TransportFailure,
+        output_started: bool,
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+}
+
+impl Transport {
+    /// `timeout` bounds each silence of an attempt: connecting, waiting for the answer to start,
+    /// and the gap between two chunks of the stream. A long answer that keeps streaming is fine.
+    pub fn new(timeout: Duration) -> Result<Self, String> {
+        // rotor ships ring as its only TLS crypto provider; installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(Transport { client })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends `request` and reads the answer as `api` streams it, calling `on_text` for every
+    /// text delta as soon as it arrives.
+    pub async fn attempt(
+        &self,
+        api: Api,
+        request: &HttpRequest,
+        mut on_text: impl FnMut(&str),
+    ) -> AttemptResult {
+        let mut builder = self
+            .client
+            .post(&request.url)
+            .header("content-type", "application/json")
+            .body(request.body.to_string());
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        let mut response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) => return transport_failure(&e, false),
+        };
+        let status = response.status().as_u16();
+        if !response.status().is_success() {
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let body = read_bounded(&mut response).await;
+            return AttemptResult::HttpError {
+                status,
+                headers,
+                body,
+            };
+        }
+        let mut decoder = StreamDecoder::new(api);
+        let mut output_started = false;
+        let mut ended = false;
+        while !ended {
+            let chunks = match response.chunk().await {
+                Ok(Some(bytes)) => decoder.feed(&bytes),
+                Ok(None) => {
+                    ended = true;
+                    decoder.finish()
+                }
+                Err(e) => return transport_failure(&e, output_started),
+            };
+            for chunk in chunks {
+                match chunk {
+                    Chunk::Text(text) => {
+                        output_started = true;
+                        on_text(&text);
+                    }
+                    Chunk::Done => {
+                        return AttemptResult::Completed {
+                            response: decoder.response(),
+                            text: decoder.text().to_string(),
+                        };
+                    }
+                    Chunk::Failed { status, body } => {
+                        return AttemptResult::StreamFailed {
+                            status,
+                            body,
+                            output_started,
+                        };
+                    }
+                }
+            }
+        }
+        AttemptResult::Transport {
+            kind: TransportFailure::StreamCut,
+            output_started,
+            detail: "the stream ended before the answer was complete".into(),
+        }
+    }
+}
+
+/// Reads at most [`MAX_ERROR_BODY`] bytes of a body; a body that fails half-way keeps what came.
+pub async fn read_bounded(response: &mut reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(bytes)) = response.chunk().await {
+        body.extend_from_slice(&bytes);
+        if body.len() >= MAX_ERROR_BODY {
+            body.truncate(MAX_ERROR_BODY);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+fn transport_failure(error: &reqwest::Error, output_started: bool) -> AttemptResult {
+    let kind = if error.is_timeout() {
+        TransportFailure::Timeout
+    } else if error.is_connect() {
+        TransportFailure::Connect
+    } else {
+        // The connection broke after the request was sent: reset, or a body cut mid-chunk.
+        TransportFailure::Reset
+    };
+    AttemptResult::Transport {
+        kind,
+        output_started,
+        detail: describe(error),
+    }
+}
+
+/// reqwest's message plus its causes ("error sending request: connection refused"), without
+/// the URL, which may carry a query string an operator did not mean to log.
+pub fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(&format!(" for url ({url})"), "");
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,213 @@
+//! OAuth token refresh for Codex profiles, single-flight across processes (DESIGN §5).
+//!
+//! Refresh tokens are single-use: if two processes both spent the same one, the second would
+//! get `refresh_token_reused` and the account would be marked dead. So a refresh happens only
+//! under `auth.lock`, after re-reading the file: if the refresh token on disk is no longer the
+//! one this process loaded, another process already rotated the pair and it is adopted as is.
+//! Otherwise the token endpoint is called (bounded to 10 s, the one network call allowed under
+//! the lock) and the new pair is persisted before the lock is released.
+
+use crate::engine::RefreshResult;
+use crate::error::Result;
+use crate::store::AuthStore;
+use crate::time;
+use serde_json::Value;
+use std::time::Duration;
+
+pub const CODEX_TOKEN_URL: &str = "https://auth.openai.com/oauth/token";
+/// The public OAuth client id of the Codex CLI, which Hermes's device-code login uses too.
+pub const CODEX_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
+/// The bound on the one network call made while holding the lock.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Token-endpoint errors after which the grant can never be used again.
+const DEAD_GRANT_CODES: &[&str] = &[
+    "invalid_grant",
+    "refresh_token_reused",
+    "invalid_token",
+    "unauthorized_client",
+    "token_revoked",
+    "token_invalidated",
+];
+
+/// What to refresh.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshTarget<'a> {
+    pub provider: &'a str,
+    pub id: &'a str,
+    /// The refresh token this process read before it decided to refresh.
+    pub loaded_refresh_token: Option<&'a str>,
+    pub token_url: &'a str,
+}
+
+/// Refreshes (or adopts) the token pair of one profile. Store errors (lock timeout, a file
+/// that became invalid) are returned as errors; token-endpoint failures as
+/// [`RefreshResult::Failed`].
+pub async fn refresh(
+    store: &AuthStore,
+    client: &reqwest::Client,
+    target: RefreshTarget<'_>,
+) -> Result<RefreshResult> {
+    let locked = store.lock()?;
+    let mut doc = locked.read()?;
+    let on_disk = doc
+        .refresh_token(target.provider, target.id)
+        .map(str::to_owned);
+    if on_disk.is_some() && on_disk.as_deref() != target.loaded_refresh_token {
+        return Ok(RefreshResult::Adopted);
+    }
+    let Some(refresh_token) = on_disk else {
+        return Ok(RefreshResult::Failed {
+            dead: true,
+            reason: Some("missing_refresh_token".into()),
+            message: Some("the profile has no refresh token; log in again".into()),
+        });
+    };
+    if target.provider != "openai-codex" {
+        return Ok(RefreshResult::Failed {
+            dead: false,
+            reason: Some("refresh_unsupported".into()),
+            message: Some(format!(
+                "rotor refreshes only openai-codex tokens, not {}",
+                target.provider
+            )),
+        });
+    }
+    let tokens = match post_refresh(client, target.token_url, &refresh_token).await {
+        Ok(tokens) => tokens,
+        Err(failed) => return Ok(failed),
+    };
+    doc.set_fields(
+        target.provider,
+        target.id,
+        vec![
+            ("access_token", Value::from(tokens.access_token)),
+            (
+                "refresh_token",
+                Value::from(tokens.refresh_token.unwrap_or(refresh_token)),
+            ),
+            // Hermes writes `isoformat()` with a `Z` here.
+            (
+                "last_refresh",
+                Value::from(time::python_isoformat(time::now()).replace("+00:00", "Z")),
+            ),
+        ],
+    )?;
+    locked.write(&mut doc)?;
+    Ok(RefreshResult::Refreshed)
+}
+
+struct Tokens {
+    access_token: String,
+    refresh_token: Option<String>,
+}
+
+async fn post_refresh(
+    client: &reqwest::Client,
+    token_url: &str,
+    refresh_token: &str,
+) -> Result<Tokens, RefreshResult> {
+    let failed = |dead: bool, reason: &str, message: String| RefreshResult::Failed {
+        dead,
+        reason: Some(reason.to_string()),
+        message: Some(message),
+    };
+    let form = format!(
+        "grant_type=refresh_token&refresh_token={}&client_id={}",
+        form_encode(refresh_token),
+        form_encode(CODEX_CLIENT_ID)
+    );
+    let sent = client
+        .post(token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .timeout(REFRESH_TIMEOUT)
+        .body(form)
+        .send()
+        .await;
+    let mut response = match sent {
+        Ok(response) => response,
+        Err(e) => {
+            return Err(failed(
+                false,
+                "refresh_unreachable",
+                crate::http::describe(&e),
+            ));
+        }
+    };
+    let status = response.status().as_u16();
+    let body = crate::http::read_bounded(&mut response).await;
+    let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    if status == 200 {
+        return match json
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+        {
+            Some(access) => Ok(Tokens {
+                access_token: access.trim().to_string(),
+                refresh_token: json
+                    .get("refresh_token")
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+            }),
+            None => Err(failed(
+                false,
+                "refresh_invalid_response",
+                "the token endpoint sent no access_token".into(),
+            )),
+        };
+    }
+    // OpenAI's shape {"error": {"code"|"type", "message"}} or OAuth's {"error": "...", "error_description"}.
+    let (code, message) = match json.get("error") {
+        Some(Value::Object(e)) => (
+            e.get("code")
+                .or_else(|| e.get("type"))
+                .and_then(Value::as_str),
+            e.get("message").and_then(Value::as_str),
+        ),
+        Some(Value::String(code)) => (
+            Some(code.as_str()),
+            json.get("error_description").and_then(Value::as_str),
+        ),
+        _ => (None, None),
+    };
+    let code = code.unwrap_or("refresh_failed").to_string();
+    let message = format!(
+        "token refresh failed with HTTP {status}{}",
+        message
+            .map(|m| format!(": {}", crate::output::sanitize(m)))
+            .unwrap_or_default()
+    );
+    // A 401/403 from the token endpoint means the refresh token itself is no good.
+    let dead = DEAD_GRANT_CODES.contains(&code.as_str()) || status == 401 || status == 403;
+    Err(failed(dead, &code, message))
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_values_are_encoded() {
+        assert_eq!(form_encode("rt_abc-1.2~"), "rt_abc-1.2~");
+        assert_eq!(form_encode("a b+c/d=é"), "a+b%2Bc%2Fd%3D%C3%A9");
+    }
+}

@@ -1,0 +1,369 @@
+//! A scriptable HTTP/1.1 server on 127.0.0.1 that plays a provider API for `rotor call` tests:
+//! real sockets, real HTTP, SSE streams sent chunk by chunk, delays, hangs and cut connections.
+//!
+//! Each test starts its own server on a free port and passes its URL to rotor by flag
+//! (`--base-url`, `--token-url`), so tests run in parallel. Replies are scripted per route;
+//! a route whose script has run out repeats its last reply. Every request is recorded so tests
+//! can check which accounts were used, in which order, how many times.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One reply of the script.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A complete response after `delay`.
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+        delay: Duration,
+    },
+    /// A 200 `text/event-stream` sent as these pieces, each after its delay; then the
+    /// connection closes (cleanly, or with an RST when `reset` is set).
+    Stream {
+        pieces: Vec<(Duration, String)>,
+        reset: bool,
+    },
+    /// Accept the request and never answer (until the client gives up).
+    Hang,
+    /// Close the connection without answering.
+    Drop,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Reply {
+        Reply::Full {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        if let Reply::Full { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+
+    pub fn delayed(mut self, by: Duration) -> Reply {
+        if let Reply::Full { delay, .. } = &mut self {
+            *delay = by;
+        }
+        self
+    }
+
+    /// A complete Codex Responses stream answering `text`.
+    pub fn codex_text(text: &str) -> Reply {
+        Reply::Stream {
+            pieces: codex_events(text, true)
+                .into_iter()
+                .map(|e| (Duration::ZERO, e))
+                .collect(),
+            reset: false,
+        }
+    }
+
+    /// A Codex stream that sends `text` and then breaks off (cleanly or with a reset).
+    pub fn codex_cut_after(text: &str, reset: bool) -> Reply {
+        Reply::Stream {
+            pieces: codex_events(text, false)
+                .into_iter()
+                .map(|e| (Duration::from_millis(20), e))
+                .collect(),
+            reset,
+        }
+    }
+
+    /// A complete Chat Completions stream answering `text`.
+    pub fn chat_text(text: &str) -> Reply {
+        let chunk = serde_json::json!({"id": "c1", "model": "m", "choices": [{"delta": {"content": text}, "finish_reason": "stop"}]});
+        Reply::Stream {
+            pieces: vec![
+                (Duration::ZERO, format!("data: {chunk}\n\n")),
+                (Duration::ZERO, "data: [DONE]\n\n".into()),
+            ],
+            reset: false,
+        }
+    }
+
+    /// A complete Anthropic Messages stream answering `text`.
+    pub fn anthropic_text(text: &str) -> Reply {
+        let events = [
+            (
+                "message_start",
+                serde_json::json!({"type": "message_start", "message": {"id": "m1", "role": "assistant", "content": []}}),
+            ),
+            (
+                "content_block_delta",
+                serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+            ),
+            (
+                "message_delta",
+                serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}}),
+            ),
+            ("message_stop", serde_json::json!({"type": "message_stop"})),
+        ];
+        Reply::Stream {
+            pieces: events
+                .iter()
+                .map(|(e, d)| (Duration::ZERO, format!("event: {e}\ndata: {d}\n\n")))
+                .collect(),
+            reset: false,
+        }
+    }
+}
+
+fn codex_events(text: &str, complete: bool) -> Vec<String> {
+    let event = |v: serde_json::Value| {
+        format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap_or(""))
+    };
+    let mut events = vec![event(
+        serde_json::json!({"type": "response.created", "response": {"id": "resp_1"}}),
+    )];
+    for word in text.split_inclusive(' ') {
+        events.push(event(
+            serde_json::json!({"type": "response.output_text.delta", "delta": word}),
+        ));
+    }
+    if complete {
+        events.push(event(serde_json::json!({"type": "response.completed", "response": {"id": "resp_1", "status": "completed", "output_text": text}})));
+    }
+    events
+}
+
+/// A request the server received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Which requests a script answers: a path, and optionally a header value (e.g. the account).
+#[derive(Debug, Clone)]
+struct Route {
+    path: String,
+    header: Option<(String, String)>,
+    script: VecDeque<Reply>,
+    last: Option<Reply>,
+}
+
+#[derive(Default)]
+struct State {
+    routes: Vec<Route>,
+    seen: Vec<Seen>,
+}
+
+pub struct FakeServer {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeServer {
+    /// Starts a server on a free loopback port, on a thread of its own.
+    pub fn start() -> FakeServer {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", std_listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).unwrap();
+                while let Ok((socket, _)) = listener.accept().await {
+                    tokio::spawn(serve(socket, shared.clone()));
+                }
+            });
+        });
+        FakeServer { url, state }
+    }
+
+    /// Answers requests to `path` with `script`, in order; the last reply repeats.
+    pub fn on(&self, path: &str, script: Vec<Reply>) -> &Self {
+        self.add(path, None, script)
+    }
+
+    /// Like [`on`](Self::on), only for requests carrying `header: value` (e.g. an account id).
+    pub fn on_header(&self, path: &str, header: &str, value: &str, script: Vec<Reply>) -> &Self {
+        self.add(
+            path,
+            Some((header.to_ascii_lowercase(), value.to_string())),
+            script,
+        )
+    }
+
+    fn add(&self, path: &str, header: Option<(String, String)>, script: Vec<Reply>) -> &Self {
+        self.state.lock().unwrap().routes.push(Route {
+            path: path.to_string(),
+            header,
+            script: script.into(),
+            last: None,
+        });
+        self
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    /// Requests to `path`.
+    pub fn seen_at(&self, path: &str) -> Vec<Seen> {
+        self.seen().into_iter().filter(|s| s.path == path).collect()
+    }
+}
+
+async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
+    let Some(seen) = read_request(&mut socket).await else {
+        return;
+    };
+    let reply = {
+        let mut state = state.lock().unwrap();
+        state.seen.push(seen.clone());
+        let route = state.routes.iter_mut().find(|r| {
+            r.path == seen.path
+                && r.header
+                    .as_ref()
+                    .is_none_or(|(n, v)| seen.header(n) == Some(v.as_str()))
+        });
+        match route {
+            Some(route) => {
+                if let Some(next) = route.script.pop_front() {
+                    route.last = Some(next);
+                }
+                route.last.clone().unwrap_or(Reply::Drop)
+            }
+            None => Reply::json(
+                404,
+                "{\"error\":{\"type\":\"not_found\",\"message\":\"no route in the fake server\"}}",
+            ),
+        }
+    };
+    match reply {
+        Reply::Full {
+            status,
+            headers,
+            body,
+            delay,
+        } => {
+            tokio::time::sleep(delay).await;
+            let mut head = format!(
+                "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+                reason(status),
+                body.len()
+            );
+            for (n, v) in headers {
+                head.push_str(&format!("{n}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(body.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        }
+        Reply::Stream { pieces, reset } => {
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            for (delay, piece) in pieces {
+                tokio::time::sleep(delay).await;
+                let _ = socket
+                    .write_all(format!("{:x}\r\n{piece}\r\n", piece.len()).as_bytes())
+                    .await;
+                let _ = socket.flush().await;
+            }
+            if reset {
+                // An abortive close: the client sees a connection reset mid-body.
+                let _ = socket.set_zero_linger();
+                drop(socket);
+                return;
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+            let _ = socket.shutdown().await;
+        }
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+        }
+        Reply::Drop => drop(socket),
+    }
+}
+
+async fn read_request(socket: &mut TcpStream) -> Option<Seen> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let header_end = loop {
+        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..header_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next()?.split(' ');
+    let (method, path) = (
+        request_line.next()?.to_string(),
+        request_line.next()?.to_string(),
+    );
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    while buffer.len() < header_end + length {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buffer[header_end..]).into_owned();
+    Some(Seen {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
