@@ -182,9 +182,11 @@ pub fn compact_duration(seconds: f64) -> String {
     }
 }
 
-/// `in 2h13m` for a future time, `3m ago` for a past one, relative to `now`.
+/// `in 2h13m` for a future time, `3m ago` for a past one, `now` within a second of `now`.
 pub fn relative(at: Epoch, now: Epoch) -> String {
-    if at >= now {
+    if (at - now).abs() < 1.0 {
+        "now".to_string()
+    } else if at >= now {
         format!("in {}", compact_duration(at - now))
     } else {
         format!("{} ago", compact_duration(now - at))
@@ -269,5 +271,7 @@ mod tests {
         assert_eq!(compact_duration(3.0 * 86400.0 + 4.0 * 3600.0), "3d4h");
         assert_eq!(relative(100.0 + 7980.0, 100.0), "in 2h13m");
         assert_eq!(relative(100.0, 280.0), "3m ago");
+        assert_eq!(relative(100.2, 100.0), "now");
+        assert_eq!(relative(99.9, 100.0), "now");
     }
 }
