@@ -458,6 +458,11 @@ impl Engine {
     /// Moves to the next profile (`from` is the class that made the current one fail; `None`
     /// at the start), or ends the request when none is left.
     fn rotate(&mut self, now: Epoch, from: Option<Class>, out: &mut Out) -> Action {
+        // Past the deadline nothing more is attempted, so announcing a rotation would name a
+        // profile the request never reached.
+        if self.deadline().is_some_and(|deadline| now >= deadline) {
+            return self.finish(now, RequestOutcome::UpstreamUnavailable, out);
+        }
         if self.tried.len() >= self.cap {
             return self.finish(now, RequestOutcome::PoolExhausted, out);
         }

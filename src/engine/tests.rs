@@ -619,6 +619,22 @@ fn a_wait_past_the_deadline_ends_the_request() {
 }
 
 #[test]
+fn a_cooldown_past_the_deadline_cools_but_announces_no_rotation() {
+    // The 429 arrives after the deadline: the profile is still cooled (that is true of it),
+    // but no other profile is reached, so no rotation is announced.
+    let policy = Policy {
+        deadline_s: Some(0.05),
+        ..Policy::default()
+    };
+    let mut e = engine(pool(3), policy);
+    let run = drive(&mut e, T0, |_, now| usage_limit(60.0, now), never_refresh);
+    assert_eq!(run.attempted(), ["p0"]);
+    assert!(run.kinds("profile_cooldown").len() == 1);
+    assert!(run.kinds("profile_rotation").is_empty());
+    assert_eq!(run.end.outcome, RequestOutcome::UpstreamUnavailable);
+}
+
+#[test]
 fn round_robin_moves_each_pick_to_the_end() {
     let policy = Policy {
         strategy: Strategy::RoundRobin,
