@@ -89,6 +89,8 @@ pub enum Command {
 pub enum ProfilesCommand {
     /// One row per profile: state, cooldown, last error, token expiry, next pick
     List(ListArgs),
+    /// Ask the providers how each profile really is (no quota spent) and update the stored state
+    Probe(ProbeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,6 +123,40 @@ pub struct ListArgs {
     /// Exit 3 when a listed provider has no available profile
     #[arg(long)]
     pub check: bool,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Profiles to probe (N, #N, PROVIDER#N, id, label or hash prefix) [default: all of --provider, else all]
+    #[arg(value_name = "SELECTOR")]
+    pub selectors: Vec<String>,
+
+    /// Only this provider (repeatable)
+    #[arg(long, value_name = "P")]
+    pub provider: Vec<String>,
+
+    /// Output format
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ListFormat,
+
+    /// Probe this base URL instead of each profile's (proxies, tests)
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+
+    /// Longest wait for one probe
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub timeout: String,
+
+    /// Profiles probed at the same time
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
 
     #[command(flatten)]
     pub selection: SelectionArgs,

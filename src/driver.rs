@@ -231,58 +231,64 @@ async fn attempt_once(
 }
 
 /// Writes a step's effects to auth.json in one locked read-modify-write, patching the entries
-/// as they are on disk now. An entry removed meanwhile is skipped: there is nothing to mark.
+/// as they are on disk now.
 fn persist(store: &AuthStore, provider: &str, effects: &[Effect]) -> Result<()> {
     if effects.is_empty() {
         return Ok(());
     }
     store.update(|doc| {
         for effect in effects {
-            let id = effect.profile_id();
-            let Some(current) = doc
-                .profiles(provider)
-                .and_then(|ps| ps.into_iter().find(|p| p.id == id))
-            else {
-                continue;
-            };
-            match effect {
-                Effect::MarkOk { at, .. } => {
-                    doc.set_fields(provider, id, patch::success(*at, current.request_count + 1))?;
-                }
-                Effect::MarkExhausted {
-                    at,
-                    code,
-                    reason,
-                    message,
-                    reset_at,
-                    ..
-                } => doc.set_fields(
-                    provider,
-                    id,
-                    patch::exhausted(
-                        *at,
-                        code.map(i64::from),
-                        Some(reason),
-                        message.as_deref(),
-                        *reset_at,
-                    ),
-                )?,
-                Effect::MarkDead {
-                    at,
-                    code,
-                    reason,
-                    message,
-                    ..
-                } => doc.set_fields(
-                    provider,
-                    id,
-                    patch::dead(*at, code.map(i64::from), Some(reason), message.as_deref()),
-                )?,
-                Effect::MoveToEnd { .. } => doc.move_to_end(provider, id)?,
-            }
+            write_effect(doc, provider, effect)?;
         }
         Ok(())
     })
+}
+
+/// Writes one engine effect into `doc` the way Hermes writes the same state. An entry removed
+/// meanwhile is skipped: there is nothing left to mark.
+pub fn write_effect(doc: &mut Document, provider: &str, effect: &Effect) -> Result<()> {
+    let id = effect.profile_id();
+    let Some(current) = doc
+        .profiles(provider)
+        .and_then(|ps| ps.into_iter().find(|p| p.id == id))
+    else {
+        return Ok(());
+    };
+    match effect {
+        Effect::MarkOk { at, .. } => {
+            doc.set_fields(provider, id, patch::success(*at, current.request_count + 1))
+        }
+        Effect::MarkExhausted {
+            at,
+            code,
+            reason,
+            message,
+            reset_at,
+            ..
+        } => doc.set_fields(
+            provider,
+            id,
+            patch::exhausted(
+                *at,
+                code.map(i64::from),
+                Some(reason),
+                message.as_deref(),
+                *reset_at,
+            ),
+        ),
+        Effect::MarkDead {
+            at,
+            code,
+            reason,
+            message,
+            ..
+        } => doc.set_fields(
+            provider,
+            id,
+            patch::dead(*at, code.map(i64::from), Some(reason), message.as_deref()),
+        ),
+        Effect::MoveToEnd { .. } => doc.move_to_end(provider, id),
+    }
 }
 
 /// A random 128-bit id in UUID v4 form, for request and session ids.

@@ -13,6 +13,7 @@ pub mod events;
 pub mod http;
 pub mod output;
 pub mod pool;
+pub mod probe;
 pub mod providers;
 pub mod refresh;
 pub mod report;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::from_args(&cli.global)?;
     match &cli.command {
         Command::Profiles(ProfilesCommand::List(args)) => commands::profiles::list(&ctx, args),
+        Command::Profiles(ProfilesCommand::Probe(args)) => commands::probe::run(&ctx, args),
         Command::Cooldown(CooldownCommand::Set(args)) => commands::cooldown::set(&ctx, args),
         Command::Cooldown(CooldownCommand::Clear(args)) => commands::cooldown::clear(&ctx, args),
         Command::Simulate(args) => commands::simulate::run(&ctx, args),

@@ -46,6 +46,9 @@ pub struct ProfileRow {
     pub request_count: u64,
     pub token_expires_at: Option<String>,
     pub next: bool,
+    /// What `profiles probe` found; absent from `profiles list`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<crate::probe::ProbeResult>,
     /// Seconds, for renderers; not part of the JSON.
     #[serde(skip)]
     pub times: RowTimes,
@@ -106,6 +109,7 @@ pub fn provider_report(
                 request_count: p.request_count,
                 token_expires_at: times.token_expires_at.map(time::rfc3339_s),
                 next: next.as_deref() == Some(p.id.as_str()),
+                probe: None,
                 times,
             }
         })

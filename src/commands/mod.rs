@@ -2,6 +2,7 @@
 
 pub mod call;
 pub mod cooldown;
+pub mod probe;
 pub mod profiles;
 pub mod simulate;
 

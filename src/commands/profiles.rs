@@ -1,12 +1,13 @@
-//! `rotor profiles list`.
+//! `rotor profiles list`, and the report plumbing `profiles probe` shares with it.
 
 use super::{Context, print};
-use crate::cli::{ListArgs, ListFormat};
+use crate::cli::{ListArgs, ListFormat, SelectionArgs};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::report::{PoolReport, provider_report};
 use crate::selector;
-use crate::time;
+use crate::store::Document;
+use crate::time::{self, Epoch};
 
 pub fn list(ctx: &Context, args: &ListArgs) -> Result<()> {
     let now = match &args.at {
@@ -14,44 +15,63 @@ pub fn list(ctx: &Context, args: &ListArgs) -> Result<()> {
         None => time::now(),
     };
     let doc = ctx.store.load()?;
-    let config = ctx.config()?;
-    let known = doc.providers();
-    let providers: Vec<&str> = if args.provider.is_empty() {
-        known.clone()
+    let providers = chosen_providers(&doc, &args.provider)?;
+    let report = pool_report(ctx, &doc, &providers, &args.selection, now)?;
+    render(&report, args.format, now, ctx)?;
+    if args.check {
+        check(&report, now)
     } else {
-        for provider in &args.provider {
-            selector::check_provider(provider, &known)?;
-        }
-        args.provider.iter().map(String::as_str).collect()
-    };
-    let mut rng = args.selection.seed.map(fastrand::Rng::with_seed);
-    let report = PoolReport {
+        Ok(())
+    }
+}
+
+/// The `--provider` values, each checked to exist, or every provider of the pool.
+pub fn chosen_providers(doc: &Document, wanted: &[String]) -> Result<Vec<String>> {
+    let known = doc.providers();
+    if wanted.is_empty() {
+        return Ok(known.iter().map(|p| p.to_string()).collect());
+    }
+    for provider in wanted {
+        selector::check_provider(provider, &known)?;
+    }
+    Ok(wanted.to_vec())
+}
+
+/// The report of `providers` at `now`, each with its strategy (flag, else config.yaml).
+pub fn pool_report(
+    ctx: &Context,
+    doc: &Document,
+    providers: &[String],
+    selection: &SelectionArgs,
+    now: Epoch,
+) -> Result<PoolReport> {
+    let config = ctx.config()?;
+    let mut rng = selection.seed.map(fastrand::Rng::with_seed);
+    Ok(PoolReport {
         at: time::rfc3339_s(now),
         providers: providers
             .iter()
             .map(|provider| {
-                let strategy = args
-                    .selection
+                let strategy = selection
                     .strategy
                     .unwrap_or_else(|| config.strategy_for(provider));
                 let profiles = doc.profiles(provider).unwrap_or_default();
                 provider_report(provider, &profiles, strategy, now, rng.as_mut())
             })
             .collect(),
-    };
-    print(&match args.format {
-        ListFormat::Table => output::pool_table(&report, now, ctx.style),
-        ListFormat::Json => output::json(&report),
-        ListFormat::Prometheus => output::pool_prometheus(&report),
-    })?;
-    if args.check {
-        check(&report, now)?;
-    }
-    Ok(())
+    })
+}
+
+pub fn render(report: &PoolReport, format: ListFormat, now: Epoch, ctx: &Context) -> Result<()> {
+    print(&match format {
+        ListFormat::Table => output::pool_table(report, now, ctx.style),
+        ListFormat::Json => output::json(report),
+        ListFormat::Prometheus => output::pool_prometheus(report),
+    })
 }
 
 /// `--check`: every listed provider must have an available profile.
-fn check(report: &PoolReport, now: time::Epoch) -> Result<()> {
+pub fn check(report: &PoolReport, now: Epoch) -> Result<()> {
     if report.providers.is_empty() {
         return Err(Error::PoolExhausted {
             message: "no credential pool to check: auth.json has no providers".into(),

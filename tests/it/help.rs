@@ -16,6 +16,7 @@ fn help_of_every_command() {
         &[][..],
         &["profiles"],
         &["profiles", "list"],
+        &["profiles", "probe"],
         &["cooldown"],
         &["cooldown", "set"],
         &["cooldown", "clear"],

@@ -1,0 +1,231 @@
+//! `rotor profiles probe`: real health from the providers, written back, reported like `list`.
+
+use super::profiles::{check, chosen_providers, pool_report, render};
+use super::{Context, selectable_profiles};
+use crate::cli::ProbeArgs;
+use crate::driver::write_effect;
+use crate::error::{Error, Result};
+use crate::http::Transport;
+use crate::pool::Profile;
+use crate::probe::{self, Answer, Change, ProbeResult, ProbeSettings, Verdict};
+use crate::refresh::{self, CODEX_TOKEN_URL, RefreshTarget};
+use crate::selector;
+use crate::store::patch;
+use crate::time;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
+    let timeout =
+        time::parse_duration(&args.timeout).map_err(|e| Error::usage(format!("--timeout: {e}")))?;
+    if timeout <= 0.0 {
+        return Err(Error::usage("--timeout must be more than 0s"));
+    }
+    let settings = ProbeSettings {
+        base_url: args.base_url.clone(),
+        timeout: Duration::from_secs_f64(timeout),
+    };
+    let doc = ctx.store.load()?;
+    let providers = chosen_providers(&doc, &args.provider)?;
+    let candidates: Vec<Profile> = providers
+        .iter()
+        .flat_map(|p| doc.profiles(p).unwrap_or_default())
+        .collect();
+    let targets: Vec<Profile> = if args.selectors.is_empty() {
+        candidates
+    } else {
+        let pool = if args.provider.is_empty() {
+            selectable_profiles(&doc, None)?
+        } else {
+            candidates
+        };
+        let mut chosen: Vec<Profile> = Vec::new();
+        for s in &args.selectors {
+            let p = selector::resolve(s, &pool)?;
+            if !chosen
+                .iter()
+                .any(|c| c.provider == p.provider && c.id == p.id)
+            {
+                chosen.push(p.clone());
+            }
+        }
+        chosen
+    };
+    let transport = Transport::new(settings.timeout).map_err(Error::Internal)?;
+    let token_url = args
+        .token_url
+        .clone()
+        .unwrap_or_else(|| CODEX_TOKEN_URL.to_string());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let results = runtime.block_on(probe_all(
+        ctx,
+        &transport,
+        &settings,
+        &token_url,
+        &targets,
+        args.concurrency as usize,
+    ))?;
+
+    // One locked write for every change, on the file as it is now.
+    let now = time::now();
+    ctx.store.update(|doc| {
+        for (profile, (_, change)) in targets.iter().zip(&results) {
+            match change {
+                Some(Change::Clear) => {
+                    doc.set_fields(&profile.provider, &profile.id, patch::clear(now))?
+                }
+                Some(Change::Mark(effect)) => write_effect(doc, &profile.provider, effect)?,
+                None => {}
+            }
+        }
+        Ok(())
+    })?;
+
+    let doc = ctx.store.load()?;
+    let reported: Vec<String> = if args.selectors.is_empty() {
+        providers
+    } else {
+        let mut ps: Vec<String> = targets.iter().map(|p| p.provider.clone()).collect();
+        ps.dedup();
+        ps
+    };
+    let mut report = pool_report(ctx, &doc, &reported, &args.selection, now)?;
+    let by_profile: HashMap<(&str, &str), &ProbeResult> = targets
+        .iter()
+        .zip(&results)
+        .map(|(p, (r, _))| ((p.provider.as_str(), p.hash.as_str()), r))
+        .collect();
+    for provider in &mut report.providers {
+        for row in &mut provider.profiles {
+            row.probe = by_profile
+                .get(&(provider.provider.as_str(), row.profile.as_str()))
+                .map(|r| (*r).clone());
+        }
+    }
+    render(&report, args.format, now, ctx)?;
+    check(&report, now)
+}
+
+type Judged = (ProbeResult, Option<Change>);
+
+/// Probes every target, at most `concurrency` at a time. Token refreshes happen one at a time
+/// (they take the lock anyway), before the probe for expiring tokens and after a plain 401.
+async fn probe_all(
+    ctx: &Context,
+    transport: &Transport,
+    settings: &ProbeSettings,
+    token_url: &str,
+    targets: &[Profile],
+    concurrency: usize,
+) -> Result<Vec<Judged>> {
+    let mut results: Vec<Option<Judged>> = vec![None; targets.len()];
+    let mut refreshed = vec![false; targets.len()];
+    for (i, profile) in targets.iter().enumerate() {
+        if let Some(why) = probe::skip_reason(profile) {
+            results[i] = Some((skipped(why), None));
+        } else if probe::wants_refresh(profile, None, time::now()) {
+            refreshed[i] = true;
+            results[i] = refresh_one(ctx, transport, token_url, profile).await?;
+        }
+    }
+    let pending: Vec<usize> = (0..targets.len())
+        .filter(|i| results[*i].is_none())
+        .collect();
+    let answers = send_all(ctx, transport, settings, targets, &pending, concurrency).await?;
+    for (i, answer) in pending.iter().zip(answers) {
+        let unauthorized = matches!(&answer, Ok((401, _, body)) if !body.contains("token_revoked") && !body.contains("token_invalidated"));
+        let profile = &targets[*i];
+        if unauthorized && !refreshed[*i] && probe::wants_refresh(profile, Some(401), time::now()) {
+            if let Some(failed) = refresh_one(ctx, transport, token_url, profile).await? {
+                results[*i] = Some(failed);
+                continue;
+            }
+            let again = send_all(ctx, transport, settings, targets, &[*i], 1).await?;
+            results[*i] = again
+                .into_iter()
+                .next()
+                .map(|a| probe::judge(profile, a, time::now()));
+        } else {
+            results[*i] = Some(probe::judge(profile, answer, time::now()));
+        }
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| (skipped("not probed"), None)))
+        .collect())
+}
+
+fn skipped(why: &str) -> ProbeResult {
+    ProbeResult {
+        verdict: Verdict::Skipped,
+        status: None,
+        used_percent: None,
+        until: None,
+        detail: Some(why.to_string()),
+    }
+}
+
+/// Refreshes one profile's token; `Some` verdict when the refresh failed.
+async fn refresh_one(
+    ctx: &Context,
+    transport: &Transport,
+    token_url: &str,
+    profile: &Profile,
+) -> Result<Option<Judged>> {
+    let doc = ctx.store.load()?;
+    let loaded = doc
+        .refresh_token(&profile.provider, &profile.id)
+        .map(str::to_owned);
+    let target = RefreshTarget {
+        provider: &profile.provider,
+        id: &profile.id,
+        loaded_refresh_token: loaded.as_deref(),
+        token_url,
+    };
+    let result = refresh::refresh(&ctx.store, transport.client(), target).await?;
+    Ok(probe::refresh_failed(profile, &result, time::now()))
+}
+
+/// Sends the probes of `indices` concurrently, reading each token from disk just before.
+async fn send_all(
+    ctx: &Context,
+    transport: &Transport,
+    settings: &ProbeSettings,
+    targets: &[Profile],
+    indices: &[usize],
+    concurrency: usize,
+) -> Result<Vec<Answer>> {
+    let doc = ctx.store.load()?;
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (slot, i) in indices.iter().enumerate() {
+        let profile = targets[*i].clone();
+        let token = doc
+            .access_token(&profile.provider, &profile.id)
+            .unwrap_or_default()
+            .to_string();
+        let (client, settings, permits) = (
+            transport.client().clone(),
+            settings.clone(),
+            permits.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (
+                slot,
+                probe::send(&client, &settings, &profile, &token).await,
+            )
+        });
+    }
+    let mut answers: Vec<Answer> = vec![Err("not sent".into()); indices.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (slot, answer) =
+            joined.map_err(|e| Error::Internal(format!("a probe task failed: {e}")))?;
+        answers[slot] = answer;
+    }
+    Ok(answers)
+}
