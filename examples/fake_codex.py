@@ -14,6 +14,7 @@ Each request is logged on stderr. Stop it with Ctrl-C.
 import json
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 EXHAUSTED = set(os.environ.get("FAKE_EXHAUSTED", "acct-0002").split(","))
@@ -59,9 +60,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, {"error": {"type": "not_found", "message": self.path}})
         account = self.headers.get("chatgpt-account-id", "-")
         used = 100 if account in EXHAUSTED else 12
+        now = int(time.time())
         self.reply(200, {"plan_type": "team", "rate_limit": {
-            "primary_window": {"used_percent": used, "limit_window_seconds": 18000, "reset_after_seconds": 3600},
-            "secondary_window": {"used_percent": 40, "limit_window_seconds": 604800, "reset_after_seconds": 86400},
+            "primary_window": {"used_percent": used, "limit_window_seconds": 18000, "reset_after_seconds": 3600, "reset_at": now + 3600},
+            "secondary_window": {"used_percent": 40, "limit_window_seconds": 604800, "reset_after_seconds": 86400, "reset_at": now + 86400},
         }})
 
     def reply(self, status, payload):

@@ -2,6 +2,7 @@
 //! Commands build data; only this module decides how it looks.
 
 use crate::pool::DisplayState;
+use crate::probe::{ProbeResult, Verdict};
 use crate::report::{PoolReport, ProfileRow, ProviderReport};
 use crate::time::{self, Epoch};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
@@ -103,7 +104,8 @@ pub fn pool_table(report: &PoolReport, now: Epoch, style: Style) -> String {
         }
         let _ = writeln!(out, "{}", provider_heading(provider, now));
         let mut table = new_table(style);
-        table.set_header([
+        let probed = provider.profiles.iter().any(|r| r.probe.is_some());
+        let mut header = vec![
             "",
             "#",
             "PROFILE",
@@ -116,9 +118,13 @@ pub fn pool_table(report: &PoolReport, now: Epoch, style: Style) -> String {
             "LAST STATUS",
             "REQS",
             "TOKEN EXPIRES",
-        ]);
+        ];
+        if probed {
+            header.extend(["PROBE", "USED"]);
+        }
+        table.set_header(header);
         for row in &provider.profiles {
-            table.add_row(vec![
+            let mut cells = vec![
                 Cell::new(if row.next { "→" } else { "" }),
                 Cell::new(row.position),
                 Cell::new(&row.profile),
@@ -149,11 +155,46 @@ pub fn pool_table(report: &PoolReport, now: Epoch, style: Style) -> String {
                         .map(|at| time::rfc3339_s(at).chars().take(10).collect::<String>())
                         .unwrap_or_else(|| "-".into()),
                 ),
-            ]);
+            ];
+            if probed {
+                cells.extend(probe_cells(row.probe.as_ref(), style));
+            }
+            table.add_row(cells);
         }
         let _ = writeln!(out, "{}", table.trim_fmt());
     }
     out
+}
+
+/// The PROBE and USED cells: the verdict (with the status, and for a probe that changed
+/// nothing, why), and the fullest usage window.
+fn probe_cells(probe: Option<&ProbeResult>, style: Style) -> [Cell; 2] {
+    let Some(probe) = probe else {
+        return [Cell::new("-"), Cell::new("-")];
+    };
+    let mut text = probe.verdict.as_str().to_string();
+    if let Some(status) = probe.status {
+        let _ = write!(text, " {status}");
+    }
+    if matches!(probe.verdict, Verdict::Unreachable | Verdict::Skipped)
+        && let Some(detail) = &probe.detail
+    {
+        let _ = write!(text, ": {}", truncate(&sanitize(detail), 40));
+    }
+    let mut verdict = Cell::new(text);
+    if style.color {
+        verdict = verdict.fg(match probe.verdict {
+            Verdict::Healthy => Color::Green,
+            Verdict::Exhausted | Verdict::Failed | Verdict::Unreachable => Color::Yellow,
+            Verdict::Dead => Color::Red,
+            Verdict::Skipped => Color::Reset,
+        });
+    }
+    let used = probe
+        .used_percent
+        .map(|u| format!("{u:.0}%"))
+        .unwrap_or_else(|| "-".into());
+    [verdict, Cell::new(used)]
 }
 
 fn provider_heading(p: &ProviderReport, now: Epoch) -> String {
@@ -239,6 +280,19 @@ pub fn pool_prometheus(report: &PoolReport) -> String {
         "Seconds until the profile's cooldown ends (0 when it is not cooling).",
         &mut rows().map(|(p, r)| (profile_labels(p, r), r.cooldown_seconds_left.unwrap_or(0.0))),
     );
+    let mut used = rows()
+        .filter_map(|(p, r)| {
+            let used = r.probe.as_ref()?.used_percent?;
+            Some((profile_labels(p, r), used))
+        })
+        .peekable();
+    if used.peek().is_some() {
+        family(
+            "rotor_profile_used_percent",
+            "Highest used percent of the profile's usage windows, as the provider last reported it.",
+            &mut used,
+        );
+    }
     family(
         "rotor_provider_available_profiles",
         "Number of profiles of the provider that can serve a request now.",

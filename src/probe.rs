@@ -38,6 +38,19 @@ pub enum Verdict {
     Skipped,
 }
 
+impl Verdict {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verdict::Healthy => "healthy",
+            Verdict::Exhausted => "exhausted",
+            Verdict::Dead => "dead",
+            Verdict::Failed => "failed",
+            Verdict::Unreachable => "unreachable",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProbeResult {
     pub verdict: Verdict,
@@ -87,10 +100,10 @@ impl ProbeResult {
     }
 }
 
-/// The URL a profile is probed at.
 /// What one probe request got: status, headers and (bounded) body, or why nothing came.
 pub type Answer = Result<(u16, Vec<(String, String)>, String), String>;
 
+/// The URL a profile is probed at.
 pub fn probe_url(provider: &str, base: &str) -> String {
     let base = base.trim_end_matches('/');
     match Api::for_provider(provider) {

@@ -9,5 +9,6 @@ mod cooldown;
 mod fake;
 mod help;
 mod lock;
+mod probe;
 mod profiles;
 mod simulate;
