@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod docs;
 pub mod driver;
 pub mod engine;
 pub mod error;

@@ -6,6 +6,7 @@
 mod call;
 mod common;
 mod cooldown;
+mod docs;
 mod fake;
 mod help;
 mod lock;

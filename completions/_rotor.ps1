@@ -1,0 +1,265 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'rotor'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'rotor' {
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List profiles and their health')
+            [CompletionResult]::new('cooldown', 'cooldown', [CompletionResultType]::ParameterValue, 'Set or clear a profile''s cooldown by hand, safely while Hermes runs')
+            [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)')
+            [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send one request through the rotation engine, writing profile state back')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rotor;profiles' {
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per profile: state, cooldown, last error, token expiry, next pick')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Ask the providers how each profile really is (no quota spent) and update the stored state')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rotor;profiles;list' {
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only this provider (repeatable) [default: every provider in the pool]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'Evaluate availability at this time instead of now (RFC 3339, @EPOCH, +DURATION)')
+            [CompletionResult]::new('--strategy', '--strategy', [CompletionResultType]::ParameterName, 'Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for the random strategy, for repeatable picks')
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Exit 3 when a listed provider has no available profile')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'rotor;profiles;probe' {
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only this provider (repeatable)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Probe this base URL instead of each profile''s (proxies, tests)')
+            [CompletionResult]::new('--token-url', '--token-url', [CompletionResultType]::ParameterName, 'OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest wait for one probe')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Profiles probed at the same time')
+            [CompletionResult]::new('--strategy', '--strategy', [CompletionResultType]::ParameterName, 'Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for the random strategy, for repeatable picks')
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'rotor;profiles;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per profile: state, cooldown, last error, token expiry, next pick')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Ask the providers how each profile really is (no quota spent) and update the stored state')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rotor;profiles;help;list' {
+            break
+        }
+        'rotor;profiles;help;probe' {
+            break
+        }
+        'rotor;profiles;help;help' {
+            break
+        }
+        'rotor;cooldown' {
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Put a profile in cooldown until a time or for a duration')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Clear the cooldown of profiles so they are used again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rotor;cooldown;set' {
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only look for the profile in this provider')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Cool until this time (RFC 3339, @EPOCH, +DURATION)')
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Cool for this long from now (90s, 45m, 2h30m, 1d)')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why; stored as last_error_message')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rotor;cooldown;clear' {
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Only this provider')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Clear every cooling profile (of --provider, if given)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rotor;cooldown;help' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Put a profile in cooldown until a time or for a duration')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Clear the cooldown of profiles so they are used again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rotor;cooldown;help;set' {
+            break
+        }
+        'rotor;cooldown;help;clear' {
+            break
+        }
+        'rotor;cooldown;help;help' {
+            break
+        }
+        'rotor;simulate' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: readable trace and pool table, or JSON Lines events')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for the random strategy and backoff jitter [default: the scenario''s `seed`, else 0]')
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rotor;call' {
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'The provider whose pool serves the request [default: auth.json''s active_provider, else the only provider]')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Model name [default: gpt-5.5 for openai-codex, claude-sonnet-4-5 for anthropic, openrouter/auto for openrouter]')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System prompt (Codex: instructions)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output: the streamed text, or the final response object as JSON')
+            [CompletionResult]::new('--strategy', '--strategy', [CompletionResultType]::ParameterName, 'Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for the random strategy, for repeatable picks')
+            [CompletionResult]::new('--attempts', '--attempts', [CompletionResultType]::ParameterName, 'Attempts per profile for transient failures (5xx, timeouts, throttling)')
+            [CompletionResult]::new('--max-profiles', '--max-profiles', [CompletionResultType]::ParameterName, 'Most profiles to try in this request [default: every available profile]')
+            [CompletionResult]::new('--max-wait', '--max-wait', [CompletionResultType]::ParameterName, 'Longest single wait for a backoff or Retry-After')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest silence within one attempt: connecting, awaiting the answer, between chunks')
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Limit for the whole request, all attempts and waits included [default: none]')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Send every attempt to this base URL instead of the profile''s (proxies, tests)')
+            [CompletionResult]::new('--token-url', '--token-url', [CompletionResultType]::ParameterName, 'OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Trace of the rotation on stderr')
+            [CompletionResult]::new('--trace-file', '--trace-file', [CompletionResultType]::ParameterName, 'Also append the trace as JSON Lines to this file')
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (files, locks)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'rotor;help' {
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List profiles and their health')
+            [CompletionResult]::new('cooldown', 'cooldown', [CompletionResultType]::ParameterValue, 'Set or clear a profile''s cooldown by hand, safely while Hermes runs')
+            [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)')
+            [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send one request through the rotation engine, writing profile state back')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rotor;help;profiles' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per profile: state, cooldown, last error, token expiry, next pick')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Ask the providers how each profile really is (no quota spent) and update the stored state')
+            break
+        }
+        'rotor;help;profiles;list' {
+            break
+        }
+        'rotor;help;profiles;probe' {
+            break
+        }
+        'rotor;help;cooldown' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Put a profile in cooldown until a time or for a duration')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Clear the cooldown of profiles so they are used again')
+            break
+        }
+        'rotor;help;cooldown;set' {
+            break
+        }
+        'rotor;help;cooldown;clear' {
+            break
+        }
+        'rotor;help;simulate' {
+            break
+        }
+        'rotor;help;call' {
+            break
+        }
+        'rotor;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}
