@@ -188,7 +188,12 @@ pub fn profile_name(hash: &str, profiles: &[Profile]) -> String {
 pub fn human_line(event: &Event, profiles: &[Profile]) -> String {
     let clock = rfc3339_ms(event.at);
     let clock = clock.get(11..23).unwrap_or(&clock);
-    let request = sanitize::one_line(&event.request_id, 40);
+    // A UUID request id is 36 characters; its first 8 tell concurrent requests apart at a glance
+    // (the JSON trace keeps the whole id).
+    let request = match event.request_id.get(..8) {
+        Some(head) if event.request_id.len() == 36 => head.to_string(),
+        _ => sanitize::one_line(&event.request_id, 40),
+    };
     let name = |hash: &str| profile_name(hash, profiles);
     let plural = |n: u64, one: &str, many: &str| {
         if n == 1 {
