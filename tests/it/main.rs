@@ -5,9 +5,11 @@
 
 mod call;
 mod common;
+mod contention;
 mod cooldown;
 mod fake;
 mod help;
 mod lock;
 mod profiles;
 mod simulate;
+mod worker;
