@@ -11,5 +11,6 @@ mod fake;
 mod help;
 mod lock;
 mod profiles;
+mod secrets;
 mod simulate;
 mod worker;
