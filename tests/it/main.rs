@@ -9,6 +9,7 @@ mod contention;
 mod cooldown;
 mod fake;
 mod help;
+mod hostile;
 mod lock;
 mod profiles;
 mod secrets;
