@@ -8,6 +8,7 @@ mod common;
 mod contention;
 mod cooldown;
 mod fake;
+mod faults;
 mod help;
 mod hostile;
 mod lock;
