@@ -37,7 +37,7 @@ fn assert_refused(run: &Run, auth: &Path, before: &[u8], cause: &str) {
         "{line}"
     );
     assert!(line.contains(&auth.parent().unwrap().display().to_string()), "{line}");
-    assert_eq!(std::fs::read(auth).unwrap(), before, "auth.json changed");
+    assert!(std::fs::read(auth).unwrap() == before, "auth.json changed");
     assert_eq!(others(auth.parent().unwrap()), Vec::<String>::new());
 }
 

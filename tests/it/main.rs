@@ -7,6 +7,7 @@ mod call;
 mod common;
 mod contention;
 mod cooldown;
+mod crash;
 mod fake;
 mod faults;
 mod help;
