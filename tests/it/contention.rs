@@ -25,7 +25,9 @@ fn entry(id: &str, priority: usize) -> Value {
 /// A pool with one entry per worker (`w00`…), a shared entry, `bins` entries for rotor binary
 /// runs (`b00`…), an unknown top-level key and another provider: all must come through.
 fn contention_env(workers: usize, bins: usize) -> Env {
-    let mut entries: Vec<Value> = (0..workers).map(|i| entry(&format!("w{i:02}"), i)).collect();
+    let mut entries: Vec<Value> = (0..workers)
+        .map(|i| entry(&format!("w{i:02}"), i))
+        .collect();
     entries.push(entry("shared", workers));
     entries.extend((0..bins).map(|i| entry(&format!("b{i:02}"), workers + 1 + i)));
     let doc = json!({
@@ -56,8 +58,7 @@ fn spawn_workers(env: &Env, count: usize, cycles: u32, pause_ms: u64, wrong: usi
 }
 
 fn spawn_hermes(env: &Env, lock: &Path, rounds: u32, hold_ms: u32) -> Child {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/hermes_writer.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/hermes_writer.py");
     Command::new("python3")
         .arg(script)
         .arg(lock)
@@ -151,7 +152,11 @@ fn sixteen_processes_times_200_cycles_lose_no_update() {
     for i in 0..BINS {
         let e = &doc["credential_pool"][PROVIDER][WORKERS + 1 + i];
         assert_eq!(e["last_status"], "exhausted", "{e}");
-        assert_eq!(e["last_error_message"], format!("contention b{i:02}"), "{e}");
+        assert_eq!(
+            e["last_error_message"],
+            format!("contention b{i:02}"),
+            "{e}"
+        );
     }
     let leftovers: Vec<PathBuf> = std::fs::read_dir(env.dir.path())
         .unwrap()

@@ -70,8 +70,16 @@ fn kill_runs(kills: usize) -> (Env, Tally) {
     let env = big_env();
     // How long one undisturbed write takes here, to spread the kills over all of it.
     let started = Instant::now();
-    env.run(&["cooldown", "set", "openai-codex#1", "--for", "1h", "--reason", "warm-up"])
-        .expect_code(0);
+    env.run(&[
+        "cooldown",
+        "set",
+        "openai-codex#1",
+        "--for",
+        "1h",
+        "--reason",
+        "warm-up",
+    ])
+    .expect_code(0);
     let span = started.elapsed();
     let (mut rest, _) = split(&env.auth_json());
     let mut tally = Tally::default();
@@ -85,7 +93,15 @@ fn kill_runs(kills: usize) -> (Env, Tally) {
         let before = env.read_auth();
         let mut child = env
             .command()
-            .args(["cooldown", "set", "openai-codex#1", "--for", "1h", "--reason", &reason])
+            .args([
+                "cooldown",
+                "set",
+                "openai-codex#1",
+                "--for",
+                "1h",
+                "--reason",
+                &reason,
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -111,7 +127,10 @@ fn kill_runs(kills: usize) -> (Env, Tally) {
         let doc: Value = serde_json::from_slice(&after)
             .unwrap_or_else(|e| panic!("kill {k}: auth.json does not parse: {e}"));
         let (after_rest, status_fields) = split(&doc);
-        assert!(after_rest == rest, "kill {k}: fields other than the status changed");
+        assert!(
+            after_rest == rest,
+            "kill {k}: fields other than the status changed"
+        );
         assert_eq!(status_fields["last_error_message"], reason, "kill {k}");
         assert_eq!(status_fields["last_status"], "exhausted", "kill {k}");
         rest = after_rest;
@@ -137,8 +156,13 @@ fn check_sweep(env: &Env) -> usize {
             .set_modified(eleven_minutes_ago)
             .unwrap();
     }
-    env.run(&["cooldown", "clear", "openai-codex#1"]).expect_code(0);
-    assert_eq!(temp_files(env), [fresh.clone()], "only the fresh temp file remains");
+    env.run(&["cooldown", "clear", "openai-codex#1"])
+        .expect_code(0);
+    assert_eq!(
+        temp_files(env),
+        [fresh.clone()],
+        "only the fresh temp file remains"
+    );
     left.len()
 }
 

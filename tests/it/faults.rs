@@ -36,7 +36,10 @@ fn assert_refused(run: &Run, auth: &Path, before: &[u8], cause: &str) {
         line.starts_with("rotor: cannot ") && line.contains(cause) && !line.contains('\n'),
         "{line}"
     );
-    assert!(line.contains(&auth.parent().unwrap().display().to_string()), "{line}");
+    assert!(
+        line.contains(&auth.parent().unwrap().display().to_string()),
+        "{line}"
+    );
     assert!(std::fs::read(auth).unwrap() == before, "auth.json changed");
     assert_eq!(others(auth.parent().unwrap()), Vec::<String>::new());
 }
@@ -53,7 +56,13 @@ impl Tmpfs {
         }
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir.path())
             .output()
             .map_err(|e| format!("cannot run mount: {e}"))?;
@@ -203,7 +212,12 @@ fn a_directory_that_vanishes_while_rotor_waits_fails_cleanly() {
     let mut holder = crate::lock::hold_lock(&home.join("auth.lock"), 60.0);
     let mut rotor = env
         .command()
-        .args(["--auth-file", auth.to_str().unwrap(), "--lock-timeout", "60"])
+        .args([
+            "--auth-file",
+            auth.to_str().unwrap(),
+            "--lock-timeout",
+            "60",
+        ])
         .args(SET)
         .stderr(Stdio::piped())
         .spawn()
@@ -239,6 +253,10 @@ fn a_missing_directory_fails_cleanly() {
     args.extend_from_slice(SET);
     let run = env.run(&args);
     run.expect_code(7);
-    assert!(run.stderr.contains("No such file or directory"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("No such file or directory"),
+        "{}",
+        run.stderr
+    );
     assert!(!gone.exists());
 }

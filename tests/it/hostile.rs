@@ -27,7 +27,10 @@ fn hostile_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     vec![
         (
             "huge integer",
-            patched("\"priority\": 0,", "\"priority\": 123456789012345678901234567890,"),
+            patched(
+                "\"priority\": 0,",
+                "\"priority\": 123456789012345678901234567890,",
+            ),
             "credential_pool.openai-codex[0].priority: expected an integer",
         ),
         (
@@ -35,7 +38,11 @@ fn hostile_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             patched("\"request_count\": 0", "\"request_count\": 1e999999"),
             "credential_pool.openai-codex[0].request_count: expected an integer",
         ),
-        ("deep nesting", deep.into_bytes(), "recursion limit exceeded"),
+        (
+            "deep nesting",
+            deep.into_bytes(),
+            "recursion limit exceeded",
+        ),
         (
             "pool is a list",
             br#"{"credential_pool": []}"#.to_vec(),
@@ -48,7 +55,10 @@ fn hostile_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "token is an object",
-            patched("\"refresh_token\": \"rt_fake_refresh_1\"", "\"refresh_token\": {}"),
+            patched(
+                "\"refresh_token\": \"rt_fake_refresh_1\"",
+                "\"refresh_token\": {}",
+            ),
             "credential_pool.openai-codex[0].refresh_token: expected a string",
         ),
         (
@@ -112,10 +122,21 @@ fn a_symlinked_auth_json_is_written_through_and_the_link_kept() {
     let target = real_dir.join("hermes-auth.json");
     std::fs::rename(env.auth(), &target).unwrap();
     std::os::unix::fs::symlink("real/hermes-auth.json", env.auth()).unwrap();
-    env.run(&["cooldown", "set", "openai-codex#2", "--for", "1h", "--reason", "linked"])
-        .expect_code(0);
+    env.run(&[
+        "cooldown",
+        "set",
+        "openai-codex#2",
+        "--for",
+        "1h",
+        "--reason",
+        "linked",
+    ])
+    .expect_code(0);
     let meta = std::fs::symlink_metadata(env.auth()).unwrap();
-    assert!(meta.file_type().is_symlink(), "the link was replaced by a file");
+    assert!(
+        meta.file_type().is_symlink(),
+        "the link was replaced by a file"
+    );
     assert_eq!(
         std::fs::read_link(env.auth()).unwrap(),
         std::path::Path::new("real/hermes-auth.json")

@@ -16,4 +16,5 @@ mod lock;
 mod profiles;
 mod secrets;
 mod simulate;
+mod syscalls;
 mod worker;

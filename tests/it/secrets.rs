@@ -32,7 +32,10 @@ impl Secrets {
 
     pub fn of_doc(doc: &Value) -> Secrets {
         let mut secrets = Secrets::default();
-        let pools = doc["credential_pool"].as_object().cloned().unwrap_or_default();
+        let pools = doc["credential_pool"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         for entry in pools.values().filter_map(Value::as_array).flatten() {
             for key in ["access_token", "refresh_token"] {
                 if let Some(token) = entry[key].as_str().filter(|t| t.len() >= 8) {
@@ -138,7 +141,10 @@ fn the_scanner_catches_leaks() {
     assert_eq!(secrets.violations(&clean, None), Vec::<String>::new());
     for (stdout, stderr) in [
         ("refresh rt_fake_refresh_2\n", ""),
-        ("", "{\"event\":\"attempt\",\"label\":\"team-a@example.com\"}\n"),
+        (
+            "",
+            "{\"event\":\"attempt\",\"label\":\"team-a@example.com\"}\n",
+        ),
         ("", "rotor: cannot use pro@example.com\n"),
         ("", "thread 'main' panicked at src/x.rs:1:1\n"),
     ] {
@@ -152,7 +158,11 @@ fn the_scanner_catches_leaks() {
             "missed: {stdout}{stderr}"
         );
     }
-    std::fs::write(env.dir.path().join("trace.jsonl"), "{\"x\":\"pro@example.com\"}\n").unwrap();
+    std::fs::write(
+        env.dir.path().join("trace.jsonl"),
+        "{\"x\":\"pro@example.com\"}\n",
+    )
+    .unwrap();
     assert!(!secrets.violations(&clean, Some(&env)).is_empty());
 }
 
@@ -165,7 +175,10 @@ fn jwt(account: &str, email: &str) -> String {
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let claims = json!({"exp": 4102444800u64, "email": email,
         "https://api.openai.com/auth": {"chatgpt_plan_type": "team", "chatgpt_account_id": account}});
-    format!("{header}.{}.sig", URL_SAFE_NO_PAD.encode(claims.to_string()))
+    format!(
+        "{header}.{}.sig",
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
 }
 
 #[test]
@@ -193,15 +206,20 @@ fn server_error_bodies_echoing_credentials_are_redacted() {
         accounts[0],
         vec![Reply::json(429, &limit.to_string())],
     );
-    let unauthorized = json!({"error": {"message": echo(1, "bad credentials"), "code": echo(1, "x")}});
+    let unauthorized =
+        json!({"error": {"message": echo(1, "bad credentials"), "code": echo(1, "x")}});
     server.on_header(
         "/codex/responses",
         "chatgpt-account-id",
         accounts[1],
         vec![Reply::json(401, &unauthorized.to_string())],
     );
-    let refresh_error = json!({"error": "invalid_request", "error_description": echo(1, "cannot refresh")});
-    server.on("/oauth/token", vec![Reply::json(400, &refresh_error.to_string())]);
+    let refresh_error =
+        json!({"error": "invalid_request", "error_description": echo(1, "cannot refresh")});
+    server.on(
+        "/oauth/token",
+        vec![Reply::json(400, &refresh_error.to_string())],
+    );
     let transient = format!("<html>{}</html>", echo(2, "upstream exploded"));
     server.on_header(
         "/codex/responses",
@@ -237,18 +255,34 @@ fn server_error_bodies_echoing_credentials_are_redacted() {
     // The server did say it all: the redaction is what kept it out.
     let events = std::fs::read_to_string(&trace).unwrap();
     assert!(events.contains("[redacted]"), "{events}");
-    let failed = events.lines().filter(|l| l.contains("attempt_failed")).count();
+    let failed = events
+        .lines()
+        .filter(|l| l.contains("attempt_failed"))
+        .count();
     assert!(failed >= 3, "{events}");
     // And the human trace too.
     let human = env.run(&[
-        "call", "--provider", "openai-codex", "--trace", "human", "--max-wait", "0.05s",
-        "--base-url", &base, "--token-url", &token_url, "say hello",
+        "call",
+        "--provider",
+        "openai-codex",
+        "--trace",
+        "human",
+        "--max-wait",
+        "0.05s",
+        "--base-url",
+        &base,
+        "--token-url",
+        &token_url,
+        "say hello",
     ]);
     assert!(!human.stderr.contains("rt_fake"), "{}", human.stderr);
     // What auth.json remembers of the errors is redacted as well.
     let after = env.auth_json();
     let message = codex_entry(&after, 0)["last_error_message"].clone();
-    assert!(message.as_str().unwrap().contains("[redacted]"), "{message}");
+    assert!(
+        message.as_str().unwrap().contains("[redacted]"),
+        "{message}"
+    );
     let secrets = Secrets::of_doc(&doc);
     for i in 0..3 {
         let stored = codex_entry(&after, i)["last_error_message"].to_string();
@@ -281,7 +315,8 @@ fn simulate_json_and_errors_carry_no_labels_or_tokens() {
     // Error paths: unknown selector, dead profile, ambiguous selector, a broken file.
     env.run(&["cooldown", "set", "nobody@example.com", "--for", "1h"])
         .expect_code(8);
-    env.run(&["cooldown", "set", "1", "--for", "1h"]).expect_code(8);
+    env.run(&["cooldown", "set", "1", "--for", "1h"])
+        .expect_code(8);
     let mut doc = env.auth_json();
     doc["credential_pool"]["openai-codex"][1]["last_status"] = json!("dead");
     std::fs::write(env.auth(), serde_json::to_vec_pretty(&doc).unwrap()).unwrap();

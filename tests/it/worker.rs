@@ -36,20 +36,26 @@ impl Job {
     /// This test binary, told to run only the worker entry point below.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args(["--exact", "worker::worker", "--ignored", "--nocapture", "-q"])
-            .env(
-                "ROTOR_IT_WORKER",
-                if self.wrong_lock {
-                    "wrong-lock"
-                } else {
-                    "locked"
-                },
-            )
-            .env("ROTOR_IT_AUTH", &self.auth)
-            .env("ROTOR_IT_ENTRY", &self.entry)
-            .env("ROTOR_IT_SHARED", self.shared.as_deref().unwrap_or(""))
-            .env("ROTOR_IT_CYCLES", self.cycles.to_string())
-            .env("ROTOR_IT_PAUSE_MS", self.max_pause_ms.to_string());
+        cmd.args([
+            "--exact",
+            "worker::worker",
+            "--ignored",
+            "--nocapture",
+            "-q",
+        ])
+        .env(
+            "ROTOR_IT_WORKER",
+            if self.wrong_lock {
+                "wrong-lock"
+            } else {
+                "locked"
+            },
+        )
+        .env("ROTOR_IT_AUTH", &self.auth)
+        .env("ROTOR_IT_ENTRY", &self.entry)
+        .env("ROTOR_IT_SHARED", self.shared.as_deref().unwrap_or(""))
+        .env("ROTOR_IT_CYCLES", self.cycles.to_string())
+        .env("ROTOR_IT_PAUSE_MS", self.max_pause_ms.to_string());
         cmd
     }
 }
@@ -78,9 +84,7 @@ fn worker() {
             store.update(|doc| increment(doc, &job)).unwrap();
         }
         if job.max_pause_ms > 0 {
-            std::thread::sleep(Duration::from_micros(
-                rng.u64(..job.max_pause_ms * 1000),
-            ));
+            std::thread::sleep(Duration::from_micros(rng.u64(..job.max_pause_ms * 1000)));
         }
     }
 }
@@ -88,7 +92,11 @@ fn worker() {
 fn increment(doc: &mut Document, job: &Job) -> rotor::Result<()> {
     for id in std::iter::once(&job.entry).chain(job.shared.as_ref()) {
         let count = request_count(doc, id);
-        doc.set_fields(PROVIDER, id, vec![("request_count", Value::from(count + 1))])?;
+        doc.set_fields(
+            PROVIDER,
+            id,
+            vec![("request_count", Value::from(count + 1))],
+        )?;
     }
     Ok(())
 }
