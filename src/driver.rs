@@ -241,7 +241,12 @@ async fn attempt_once(
 
 /// What must never be repeated from a server's answer about `profile`: its access and refresh
 /// tokens and its email address (the label when it is one, and the token's `email` claim).
-pub fn profile_secrets(doc: &Document, provider: &str, profile: &Profile, token: &str) -> Vec<String> {
+pub fn profile_secrets(
+    doc: &Document,
+    provider: &str,
+    profile: &Profile,
+    token: &str,
+) -> Vec<String> {
     let mut secrets = vec![token.to_string()];
     secrets.extend(doc.refresh_token(provider, &profile.id).map(str::to_owned));
     if profile.label.contains('@') {
