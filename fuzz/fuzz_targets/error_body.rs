@@ -20,11 +20,11 @@ fuzz_target!(|data: &[u8]| {
         _ => (vec![], &*text),
     };
     for now in [0.0, 1_795_838_400.0] {
-        if let Outcome::Failure(failure) = classify_response(Some(status), &headers, body, now) {
-            if let Some(message) = &failure.message {
-                assert!(message.chars().count() <= MESSAGE_MAX_CHARS);
-                assert!(!message.contains('\n'));
-            }
+        if let Outcome::Failure(failure) = classify_response(Some(status), &headers, body, now)
+            && let Some(message) = &failure.message
+        {
+            assert!(message.chars().count() <= MESSAGE_MAX_CHARS);
+            assert!(!message.contains('\n'));
         }
     }
 });

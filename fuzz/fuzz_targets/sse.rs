@@ -47,13 +47,19 @@ impl Recipe<'_> {
             1 => Value::from(pick & 0x10 != 0),
             2 => Value::from(i64::from(self.byte()) - 100),
             3 => Value::from(f64::from(self.byte()) / 3.0),
-            4 => Value::from(["", "text_delta", "stop", "x", "end_turn"][usize::from(pick >> 4) % 5]),
+            4 => {
+                Value::from(["", "text_delta", "stop", "x", "end_turn"][usize::from(pick >> 4) % 5])
+            }
             5 if depth > 0 => Value::Array((0..pick % 3).map(|_| self.value(depth - 1)).collect()),
             _ if depth > 0 => {
                 let mut map = Map::new();
                 for _ in 0..(pick >> 4) % 4 {
                     let key = KEYS[usize::from(self.byte()) % KEYS.len()];
-                    let value = if key == "type" { Value::from("text_delta") } else { self.value(depth - 1) };
+                    let value = if key == "type" {
+                        Value::from("text_delta")
+                    } else {
+                        self.value(depth - 1)
+                    };
                     map.insert(key.to_string(), value);
                 }
                 Value::Object(map)
@@ -66,7 +72,10 @@ impl Recipe<'_> {
         let mut out = Vec::new();
         while !self.0.is_empty() {
             let mut event = Map::new();
-            event.insert("type".into(), json!(TYPES[usize::from(self.byte()) % TYPES.len()]));
+            event.insert(
+                "type".into(),
+                json!(TYPES[usize::from(self.byte()) % TYPES.len()]),
+            );
             for _ in 0..self.byte() % 4 {
                 let key = KEYS[usize::from(self.byte()) % KEYS.len()];
                 event.insert(key.to_string(), self.value(3));
@@ -98,7 +107,11 @@ fuzz_target!(|data: &[u8]| {
     got.extend(parts.finish());
     assert_eq!(got, expected, "splitting the stream changed its events");
 
-    for api in [Api::CodexResponses, Api::AnthropicMessages, Api::ChatCompletions] {
+    for api in [
+        Api::CodexResponses,
+        Api::AnthropicMessages,
+        Api::ChatCompletions,
+    ] {
         let mut decoder = StreamDecoder::new(api);
         let _ = decoder.feed(&stream[..cut]);
         let _ = decoder.feed(&stream[cut..]);

@@ -160,7 +160,7 @@ fn check_sweep(env: &Env) -> usize {
         .expect_code(0);
     assert_eq!(
         temp_files(env),
-        [fresh.clone()],
+        [fresh],
         "only the fresh temp file remains"
     );
     left.len()
