@@ -158,11 +158,7 @@ fn check_sweep(env: &Env) -> usize {
     }
     env.run(&["cooldown", "clear", "openai-codex#1"])
         .expect_code(0);
-    assert_eq!(
-        temp_files(env),
-        [fresh],
-        "only the fresh temp file remains"
-    );
+    assert_eq!(temp_files(env), [fresh], "only the fresh temp file remains");
     left.len()
 }
 
