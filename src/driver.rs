@@ -16,7 +16,7 @@ use crate::pool::{AuthType, Profile};
 use crate::providers::{self, Api, Credential, Prompt};
 use crate::refresh::{self, RefreshTarget};
 use crate::store::{AuthStore, Document, patch};
-use crate::time;
+use crate::{sanitize, time};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -185,6 +185,10 @@ async fn attempt_once(
             AuthType::ApiKey => None,
         },
     };
+    // A server may echo what it was sent (or what it knows of the account) in an error body:
+    // those words never reach an event, the trace or auth.json's `last_error_message`.
+    let secrets = profile_secrets(doc, &plan.provider, &profile, token);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let request = providers::build_request(api, &base_url, credential, &plan.prompt, session_id);
     let mut output_started = false;
     let mut forward = |text: &str| {
@@ -206,18 +210,23 @@ async fn attempt_once(
             status,
             headers,
             body,
-        }) => (classify_response(Some(status), &headers, &body, now), None),
+        }) => {
+            let body = sanitize::redact(&body, &secrets);
+            let outcome = classify_response(Some(status), &headers, &body, now);
+            (redact_outcome(outcome, &secrets), None)
+        }
         Ok(AttemptResult::StreamFailed {
             status,
             body,
             output_started,
         }) => {
+            let body = sanitize::redact(&body, &secrets);
             let outcome = match classify_response(Some(status), &[] as &[(&str, &str)], &body, now)
             {
                 Outcome::Failure(f) if output_started => Outcome::Failure(f.after_output()),
                 other => other,
             };
-            (outcome, None)
+            (redact_outcome(outcome, &secrets), None)
         }
         Ok(AttemptResult::Transport {
             kind,
@@ -228,6 +237,36 @@ async fn attempt_once(
             None,
         ),
     })
+}
+
+/// What must never be repeated from a server's answer about `profile`: its access and refresh
+/// tokens and its email address (the label when it is one, and the token's `email` claim).
+pub fn profile_secrets(
+    doc: &Document,
+    provider: &str,
+    profile: &Profile,
+    token: &str,
+) -> Vec<String> {
+    let mut secrets = vec![token.to_string()];
+    secrets.extend(doc.refresh_token(provider, &profile.id).map(str::to_owned));
+    if profile.label.contains('@') {
+        secrets.push(profile.label.clone());
+    }
+    secrets.extend(profile.claims.as_ref().and_then(|c| c.email.clone()));
+    secrets
+}
+
+/// Redacts the text a classified failure kept from the body (it may have been JSON-escaped in
+/// the body, so the raw redaction alone is not enough).
+fn redact_outcome(outcome: Outcome, secrets: &[&str]) -> Outcome {
+    match outcome {
+        Outcome::Failure(mut f) => {
+            f.message = f.message.map(|m| sanitize::redact(&m, secrets));
+            f.error_type = f.error_type.map(|t| sanitize::redact(&t, secrets));
+            Outcome::Failure(f)
+        }
+        other => other,
+    }
 }
 
 /// Writes a step's effects to auth.json in one locked read-modify-write, patching the entries

@@ -169,7 +169,16 @@ pub async fn send(
             )
         })
         .collect();
-    Ok((status, headers, read_bounded(&mut response).await))
+    // A server may echo the token or the account's email in an error body: never pass it on.
+    let mut secrets = vec![token];
+    if profile.label.contains('@') {
+        secrets.push(&profile.label);
+    }
+    if let Some(email) = profile.claims.as_ref().and_then(|c| c.email.as_deref()) {
+        secrets.push(email);
+    }
+    let body = crate::sanitize::redact(&read_bounded(&mut response).await, &secrets);
+    Ok((status, headers, body))
 }
 
 /// Judges one probe answer for `profile` at `now`: the verdict, and the change to store.

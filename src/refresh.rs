@@ -174,13 +174,15 @@ async fn post_refresh(
         ),
         _ => (None, None),
     };
-    let code = code.unwrap_or("refresh_failed").to_string();
+    // The endpoint may echo the refresh token it was sent: never pass it on.
+    let code = crate::sanitize::redact(code.unwrap_or("refresh_failed"), &[refresh_token]);
     let message = format!(
         "token refresh failed with HTTP {status}{}",
         message
             .map(|m| format!(": {}", crate::output::sanitize(m)))
             .unwrap_or_default()
     );
+    let message = crate::sanitize::redact(&message, &[refresh_token]);
     // A 401/403 from the token endpoint means the refresh token itself is no good.
     let dead = DEAD_GRANT_CODES.contains(&code.as_str()) || status == 401 || status == 403;
     Err(failed(dead, &code, message))

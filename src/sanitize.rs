@@ -30,6 +30,28 @@ pub fn one_line(text: &str, max_chars: usize) -> String {
     truncate_chars(out, max_chars)
 }
 
+/// What replaces a secret found in text from a server.
+pub const REDACTED: &str = "[redacted]";
+
+/// Replaces every occurrence of each of `secrets` in `text` with `[redacted]`. Secrets shorter
+/// than 6 characters are ignored: they would match ordinary words, and are no real secrets.
+/// Longer secrets go first, so one that contains another is replaced whole.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut secrets: Vec<&str> = secrets
+        .iter()
+        .copied()
+        .filter(|s| s.chars().count() >= 6)
+        .collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, REDACTED);
+        }
+    }
+    out
+}
+
 /// Skips the rest of an escape sequence whose ESC was just read: CSI (`ESC [ … final`), OSC
 /// (`ESC ] … BEL` or `ESC \`), or a two-character escape.
 fn skip_escape_sequence(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
@@ -93,6 +115,16 @@ mod tests {
         assert_eq!(one_line("  lead  and trail  ", 100), "lead and trail");
         assert_eq!(one_line("evil\u{202e}txt", 100), "eviltxt");
         assert_eq!(one_line("\x1b", 100), "");
+    }
+
+    #[test]
+    fn redacts_secrets_longest_first() {
+        let text = r#"{"error":{"message":"bad token tok-abcdef-123 for me@x.io (tok-abcdef)"}}"#;
+        assert_eq!(
+            redact(text, &["tok-abcdef", "tok-abcdef-123", "me@x.io", "ab"]),
+            r#"{"error":{"message":"bad token [redacted] for [redacted] ([redacted])"}}"#
+        );
+        assert_eq!(redact("nothing here", &["secret-value"]), "nothing here");
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<()> {
                 seed,
                 requests: report.ends.len(),
                 exit_code: report.last_end().map_or(0, |e| e.exit_code()),
-                pool: final_pool(&scenario, &report),
+                pool: hashes_only(&final_pool(&scenario, &report)),
             };
             JsonLines(&mut out)
                 .emit_value(&summary)
@@ -83,7 +83,21 @@ struct Summary<'a> {
     seed: u64,
     requests: usize,
     exit_code: u8,
-    pool: ProviderReport,
+    pool: serde_json::Value,
+}
+
+/// The pool as `profiles list --format json` shows it, minus each profile's `label` and `id`:
+/// JSON lines of a simulation are events, and events name profiles by hash only (labels are
+/// often email addresses). The human table keeps the labels.
+fn hashes_only(pool: &ProviderReport) -> serde_json::Value {
+    let mut value = serde_json::to_value(pool).unwrap_or_default();
+    if let Some(profiles) = value["profiles"].as_array_mut() {
+        for profile in profiles.iter_mut().filter_map(|p| p.as_object_mut()) {
+            profile.remove("label");
+            profile.remove("id");
+        }
+    }
+    value
 }
 
 fn final_pool(scenario: &Scenario, report: &Report) -> ProviderReport {

@@ -14,6 +14,9 @@ pub struct TokenClaims {
     pub expires_at: Option<Epoch>,
     pub plan: Option<String>,
     pub account_id: Option<String>,
+    /// The account's email (`email`, or the `https://api.openai.com/profile` claim's): never
+    /// shown in JSON, but known so that a server echoing it can be redacted.
+    pub email: Option<String>,
 }
 
 impl TokenClaims {
@@ -30,6 +33,13 @@ impl TokenClaims {
             expires_at: claims.get("exp").and_then(Value::as_f64),
             plan: text(openai.and_then(|o| o.get("chatgpt_plan_type"))),
             account_id: text(openai.and_then(|o| o.get("chatgpt_account_id"))),
+            email: text(claims.get("email")).or_else(|| {
+                text(
+                    claims
+                        .get("https://api.openai.com/profile")
+                        .and_then(|p| p.get("email")),
+                )
+            }),
         })
     }
 }
@@ -50,6 +60,7 @@ mod tests {
                 expires_at: Some(4102444800.0),
                 plan: Some("prolite".into()),
                 account_id: Some("acct-0001".into()),
+                email: Some("pro@example.com".into()),
             })
         );
     }

@@ -127,7 +127,7 @@ impl StreamDecoder {
                     self.text_chunk(data["delta"].as_str().unwrap_or(""))
                 }
                 "response.completed" | "response.incomplete" => {
-                    self.response = data["response"].clone();
+                    self.response = object_or_empty(&data["response"]);
                     self.done = true;
                     Some(Chunk::Done)
                 }
@@ -137,7 +137,7 @@ impl StreamDecoder {
             },
             Api::AnthropicMessages => match kind.as_str() {
                 "message_start" => {
-                    self.response = data["message"].clone();
+                    self.response = object_or_empty(&data["message"]);
                     None
                 }
                 "content_block_delta" if data["delta"]["type"] == "text_delta" => {
@@ -179,6 +179,15 @@ impl StreamDecoder {
                 self.text_chunk(choice["delta"]["content"].as_str().unwrap_or(""))
             }
         }
+    }
+}
+
+/// The response object is only ever an object: fields are set on it later, and setting a field
+/// on any other JSON value panics. A server sending something else gets an empty one.
+fn object_or_empty(value: &Value) -> Value {
+    match value {
+        Value::Object(_) => value.clone(),
+        _ => Value::Object(serde_json::Map::new()),
     }
 }
 
@@ -277,6 +286,27 @@ mod tests {
             "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"busy\"}}\n\n",
         );
         assert!(matches!(chunks[0], Chunk::Failed { status: 529, .. }));
+    }
+
+    #[test]
+    fn anthropic_non_object_message_start_does_not_panic() {
+        // Found by fuzzing (fuzz/fuzz_targets/sse.rs): a `message` that is not an object used
+        // to become the response, and the next field set on it panicked.
+        for message in ["1", "\"x\"", "[1]", "true", "null"] {
+            let stream = format!(
+                "data: {{\"type\":\"message_start\",\"message\":{message}}}\n\n\
+                 data: {{\"type\":\"message_delta\",\"delta\":{{}},\"usage\":{{\"output_tokens\":1}}}}\n\n\
+                 data: {{\"type\":\"message_stop\"}}\n\n"
+            );
+            let (chunks, decoder) = run(Api::AnthropicMessages, &stream);
+            assert_eq!(chunks, [Chunk::Done], "{message}");
+            assert_eq!(decoder.response()["usage"]["output_tokens"], 1, "{message}");
+        }
+        let (_, decoder) = run(
+            Api::CodexResponses,
+            "data: {\"type\":\"response.completed\",\"response\":7}\n\n",
+        );
+        assert!(decoder.response().is_object());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub use lock::lock_path_for;
 pub use write::{real_target, to_hermes_json};
 
 use crate::error::{Error, Result};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -33,6 +34,10 @@ pub fn hermes_home() -> PathBuf {
         .unwrap_or_default()
         .join(".hermes")
 }
+
+/// The largest auth.json rotor reads. Real ones are a few kilobytes; a file far larger is not
+/// one (or is an attack on memory), and is refused like any other invalid file.
+pub const MAX_AUTH_FILE_BYTES: u64 = 16 << 20;
 
 #[derive(Debug, Clone)]
 pub struct AuthStore {
@@ -57,10 +62,20 @@ impl AuthStore {
     /// Reads and validates auth.json without locking: a snapshot for reporting. The atomic
     /// writes of Hermes and rotor mean a reader always sees one whole version of the file.
     pub fn load(&self) -> Result<Document> {
-        let bytes = std::fs::read(&self.path).map_err(|source| Error::Read {
+        let read_err = |source| Error::Read {
             path: self.path.clone(),
             source,
-        })?;
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(&self.path)
+            .and_then(|file| file.take(MAX_AUTH_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(read_err)?;
+        if bytes.len() as u64 > MAX_AUTH_FILE_BYTES {
+            return Err(read_err(std::io::Error::other(format!(
+                "larger than {} MiB: not an auth.json rotor will read",
+                MAX_AUTH_FILE_BYTES >> 20
+            ))));
+        }
         Document::parse(&self.path, &bytes)
     }
 

@@ -58,7 +58,12 @@ impl Env {
 
     /// A rotor command with HERMES_HOME (and HOME) set to this env and a fixed terminal width.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.command_of(BIN)
+    }
+
+    /// Any program (a wrapper such as `sh`, `strace`, `setpriv`) in the same environment.
+    pub fn command_of(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HERMES_HOME", self.dir.path())
@@ -67,8 +72,15 @@ impl Env {
         cmd
     }
 
+    /// Runs rotor and checks what every run must satisfy (see [`crate::secrets`]): no fixture
+    /// secret in its output or in trace files it left in this env, and no panic.
     pub fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command().args(args).output().unwrap())
+        let before = crate::secrets::Secrets::of_env(self);
+        let run = Run::from(self.command().args(args).output().unwrap());
+        let mut secrets = crate::secrets::Secrets::of_env(self);
+        secrets.extend(before);
+        secrets.assert_clean(&run, self);
+        run
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 /// Starts the helper holding `lock` for `seconds` and returns once it holds it.
-fn hold_lock(lock: &std::path::Path, seconds: f64) -> Child {
+pub fn hold_lock(lock: &std::path::Path, seconds: f64) -> Child {
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/hold_lock.py");
     let mut child = Command::new("python3")

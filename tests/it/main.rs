@@ -5,11 +5,18 @@
 
 mod call;
 mod common;
+mod contention;
 mod cooldown;
+mod crash;
 mod docs;
 mod fake;
+mod faults;
 mod help;
+mod hostile;
 mod lock;
 mod probe;
 mod profiles;
+mod secrets;
 mod simulate;
+mod syscalls;
+mod worker;
