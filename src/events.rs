@@ -11,6 +11,7 @@ use crate::sanitize;
 use crate::time::{Epoch, compact_duration, relative, rfc3339_ms, rfc3339_s};
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
+use std::sync::Arc;
 
 /// One event: the common fields plus its kind. Serialises as one flat object whose first key
 /// is `event`.
@@ -20,8 +21,11 @@ pub struct Event {
     pub kind: EventKind,
     #[serde(rename = "ts", serialize_with = "ts_ms")]
     pub at: Epoch,
-    pub request_id: String,
-    pub provider: String,
+    /// Shared with the engine and the request's other events.
+    #[serde(serialize_with = "shared_str")]
+    pub request_id: Arc<str>,
+    #[serde(serialize_with = "shared_str")]
+    pub provider: Arc<str>,
 }
 
 /// The kinds of event and their own fields, exactly as DESIGN §6 lists them. Optional fields
@@ -114,6 +118,10 @@ impl RefreshOutcome {
     }
 }
 
+fn shared_str<S: Serializer>(text: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(text)
+}
+
 fn ts_ms<S: Serializer>(at: &Epoch, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339_ms(*at))
 }
@@ -147,9 +155,203 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> Sink for JsonLines<W> {
+    /// The line is built in memory and written with one `write_all`: one `write(2)` per event
+    /// on an unbuffered file or stderr, so lines appended by several processes to one
+    /// `--trace-file` never interleave.
     fn emit(&mut self, event: &Event, _profiles: &[Profile]) -> io::Result<()> {
-        self.emit_value(event)
+        let mut line = String::with_capacity(256);
+        event.write_json(&mut line);
+        line.push('\n');
+        self.0.write_all(line.as_bytes())
     }
+}
+
+impl Event {
+    /// Appends the event as one JSON object, byte for byte what its `Serialize` implementation
+    /// produces with `serde_json::to_writer` (the tests hold the two together). Written by hand
+    /// because this is the hot path of `simulate`: serde's `flatten` goes through a map
+    /// serialiser, several times slower than this.
+    pub fn write_json(&self, out: &mut String) {
+        let mut obj = JsonObject::open(out, "event", self.kind.name());
+        match &self.kind {
+            EventKind::RequestStart {
+                strategy,
+                eligible_profiles,
+                attempts_per_profile,
+                max_profiles,
+            } => {
+                obj.str("strategy", strategy.as_str());
+                obj.uint("eligible_profiles", *eligible_profiles as u64);
+                obj.uint("attempts_per_profile", u64::from(*attempts_per_profile));
+                obj.uint("max_profiles", *max_profiles as u64);
+            }
+            EventKind::Attempt {
+                profile,
+                try_n,
+                of,
+                n,
+            } => {
+                obj.str("profile", profile);
+                obj.uint("try", u64::from(*try_n));
+                obj.uint("of", u64::from(*of));
+                obj.uint("n", u64::from(*n));
+            }
+            EventKind::AttemptFailed {
+                profile,
+                status,
+                class,
+                error_type,
+                message,
+                retry_in_ms,
+            } => {
+                obj.str("profile", profile);
+                obj.opt_uint("status", status.map(u64::from));
+                obj.str("class", class.as_str());
+                obj.opt_str("error_type", error_type.as_deref());
+                obj.opt_str("message", message.as_deref());
+                obj.opt_uint("retry_in_ms", *retry_in_ms);
+            }
+            EventKind::ProfileCooldown {
+                profile,
+                until,
+                source,
+                reason,
+            } => {
+                obj.str("profile", profile);
+                obj.str("until", &rfc3339_s(*until));
+                obj.str("source", source.as_str());
+                obj.str("reason", reason);
+            }
+            EventKind::ProfileRotation {
+                from_profile,
+                to_profile,
+                reason,
+                attempt,
+                max,
+                remaining_profiles,
+            } => {
+                obj.str("from_profile", from_profile);
+                obj.str("to_profile", to_profile);
+                obj.str("reason", reason.as_str());
+                obj.uint("attempt", *attempt as u64);
+                obj.uint("max", *max as u64);
+                obj.uint("remaining_profiles", *remaining_profiles as u64);
+            }
+            EventKind::TokenRefresh { profile, outcome } => {
+                obj.str("profile", profile);
+                obj.str("outcome", outcome.as_str());
+            }
+            EventKind::RequestEnd {
+                outcome,
+                profile,
+                attempts,
+                rotations,
+                elapsed_ms,
+                next_available_at,
+            } => {
+                obj.str("outcome", outcome.as_str());
+                obj.opt_str("profile", profile.as_deref());
+                obj.uint("attempts", u64::from(*attempts));
+                obj.uint("rotations", u64::from(*rotations));
+                obj.uint("elapsed_ms", *elapsed_ms);
+                obj.opt_str(
+                    "next_available_at",
+                    next_available_at.map(rfc3339_s).as_deref(),
+                );
+            }
+        }
+        obj.str("ts", &rfc3339_ms(self.at));
+        obj.str("request_id", &self.request_id);
+        obj.str("provider", &self.provider);
+        obj.close();
+    }
+}
+
+/// A compact JSON object written field by field, formatted as `serde_json::to_writer` does.
+struct JsonObject<'a> {
+    out: &'a mut String,
+}
+
+impl<'a> JsonObject<'a> {
+    /// `{` and the first field; every later field starts with a comma.
+    fn open(out: &'a mut String, key: &str, value: &str) -> Self {
+        out.push('{');
+        json_string(out, key);
+        out.push(':');
+        json_string(out, value);
+        JsonObject { out }
+    }
+
+    fn key_only(&mut self, key: &str) {
+        self.out.push(',');
+        json_string(self.out, key);
+        self.out.push(':');
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key_only(key);
+        json_string(self.out, value);
+    }
+
+    fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(value) => self.str(key, value),
+            None => {
+                self.key_only(key);
+                self.out.push_str("null");
+            }
+        }
+    }
+
+    fn uint(&mut self, key: &str, value: u64) {
+        use std::fmt::Write as _;
+        self.key_only(key);
+        let _ = write!(self.out, "{value}");
+    }
+
+    fn opt_uint(&mut self, key: &str, value: Option<u64>) {
+        match value {
+            Some(value) => self.uint(key, value),
+            None => {
+                self.key_only(key);
+                self.out.push_str("null");
+            }
+        }
+    }
+
+    fn close(self) {
+        self.out.push('}');
+    }
+}
+
+/// A JSON string with serde_json's escapes: `"`, `\\`, the short forms `\b \f \n \r \t`,
+/// `\u00XX` (lowercase hex) for other control characters; everything else as is.
+fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if escape.is_empty() {
+            use std::fmt::Write as _;
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
 }
 
 /// One readable line per event.
@@ -485,6 +687,82 @@ mod tests {
         });
         assert_eq!(end["next_available_at"], "2026-11-28T05:00:30Z");
         assert_eq!(end["outcome"], "pool_exhausted");
+    }
+
+    #[test]
+    fn hand_written_json_is_what_serde_writes() {
+        let tricky = "q\"b\\s/\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f} é 😀";
+        let kinds = [
+            EventKind::RequestStart {
+                strategy: Strategy::RoundRobin,
+                eligible_profiles: 10_000,
+                attempts_per_profile: u32::MAX,
+                max_profiles: 0,
+            },
+            EventKind::Attempt {
+                profile: "abc".into(),
+                try_n: 1,
+                of: 4,
+                n: 7,
+            },
+            EventKind::AttemptFailed {
+                profile: "p".into(),
+                status: Some(429),
+                class: Class::RateLimit,
+                error_type: Some(tricky.into()),
+                message: Some(tricky.into()),
+                retry_in_ms: Some(u64::MAX),
+            },
+            EventKind::AttemptFailed {
+                profile: "p".into(),
+                status: None,
+                class: Class::Transient,
+                error_type: None,
+                message: None,
+                retry_in_ms: None,
+            },
+            EventKind::ProfileCooldown {
+                profile: "p".into(),
+                until: 1795842030.64,
+                source: ResetSource::RetryAfter,
+                reason: tricky.into(),
+            },
+            EventKind::ProfileRotation {
+                from_profile: "a".into(),
+                to_profile: "b".into(),
+                reason: Class::AuthDead,
+                attempt: 2,
+                max: 3,
+                remaining_profiles: 1,
+            },
+            EventKind::TokenRefresh {
+                profile: "x".into(),
+                outcome: RefreshOutcome::Failed,
+            },
+            EventKind::RequestEnd {
+                outcome: RequestOutcome::PoolExhausted,
+                profile: Some("p".into()),
+                attempts: 3,
+                rotations: 2,
+                elapsed_ms: 10,
+                next_available_at: Some(AT),
+            },
+            EventKind::RequestEnd {
+                outcome: RequestOutcome::Success,
+                profile: None,
+                attempts: 1,
+                rotations: 0,
+                elapsed_ms: 0,
+                next_available_at: None,
+            },
+        ];
+        for kind in kinds {
+            let mut event = event(kind);
+            event.request_id = tricky.into();
+            let mut mine = String::new();
+            event.write_json(&mut mine);
+            assert_eq!(mine, serde_json::to_string(&event).unwrap());
+        }
     }
 
     #[test]
