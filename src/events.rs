@@ -8,8 +8,9 @@
 use crate::engine::{Class, RequestOutcome, ResetSource};
 use crate::pool::{Profile, Strategy};
 use crate::sanitize;
-use crate::time::{Epoch, compact_duration, relative, rfc3339_ms, rfc3339_s};
+use crate::time::{Epoch, compact_duration, push_rfc3339, relative, rfc3339_ms, rfc3339_s};
 use serde::{Serialize, Serializer};
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -159,11 +160,21 @@ impl<W: Write> Sink for JsonLines<W> {
     /// on an unbuffered file or stderr, so lines appended by several processes to one
     /// `--trace-file` never interleave.
     fn emit(&mut self, event: &Event, _profiles: &[Profile]) -> io::Result<()> {
-        let mut line = String::with_capacity(256);
-        event.write_json(&mut line);
-        line.push('\n');
-        self.0.write_all(line.as_bytes())
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            event.write_json(line);
+            line.push('\n');
+            self.0.write_all(line.as_bytes())
+        })
     }
+}
+
+thread_local! {
+    /// The line being written, reused from one event to the next (a simulation writes
+    /// hundreds of thousands).
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The last `ts` written, as an instant and as text.
+    static TS: RefCell<(Epoch, String)> = const { RefCell::new((0.0, String::new())) };
 }
 
 impl Event {
@@ -218,7 +229,7 @@ impl Event {
                 reason,
             } => {
                 obj.str("profile", profile);
-                obj.str("until", &rfc3339_s(*until));
+                obj.time("until", *until, false);
                 obj.str("source", source.as_str());
                 obj.str("reason", reason);
             }
@@ -254,13 +265,24 @@ impl Event {
                 obj.uint("attempts", u64::from(*attempts));
                 obj.uint("rotations", u64::from(*rotations));
                 obj.uint("elapsed_ms", *elapsed_ms);
-                obj.opt_str(
-                    "next_available_at",
-                    next_available_at.map(rfc3339_s).as_deref(),
-                );
+                match next_available_at {
+                    Some(at) => obj.time("next_available_at", *at, false),
+                    None => obj.opt_str("next_available_at", None),
+                }
             }
         }
-        obj.str("ts", &rfc3339_ms(self.at));
+        // The events of one engine step share their instant: format it once.
+        TS.with_borrow_mut(|(at, text)| {
+            if at.to_bits() != self.at.to_bits() || text.is_empty() {
+                *at = self.at;
+                text.clear();
+                push_rfc3339(text, self.at, true);
+            }
+            obj.key("ts");
+            obj.out.push('"');
+            obj.out.push_str(text);
+            obj.out.push('"');
+        });
         obj.str("request_id", &self.request_id);
         obj.str("provider", &self.provider);
         obj.close();
@@ -268,6 +290,8 @@ impl Event {
 }
 
 /// A compact JSON object written field by field, formatted as `serde_json::to_writer` does.
+/// Keys are rotor's own names, plain ASCII without anything to escape, so they are copied as
+/// they are.
 struct JsonObject<'a> {
     out: &'a mut String,
 }
@@ -275,21 +299,21 @@ struct JsonObject<'a> {
 impl<'a> JsonObject<'a> {
     /// `{` and the first field; every later field starts with a comma.
     fn open(out: &'a mut String, key: &str, value: &str) -> Self {
-        out.push('{');
-        json_string(out, key);
-        out.push(':');
+        out.push_str("{\"");
+        out.push_str(key);
+        out.push_str("\":");
         json_string(out, value);
         JsonObject { out }
     }
 
-    fn key_only(&mut self, key: &str) {
-        self.out.push(',');
-        json_string(self.out, key);
-        self.out.push(':');
+    fn key(&mut self, key: &str) {
+        self.out.push_str(",\"");
+        self.out.push_str(key);
+        self.out.push_str("\":");
     }
 
     fn str(&mut self, key: &str, value: &str) {
-        self.key_only(key);
+        self.key(key);
         json_string(self.out, value);
     }
 
@@ -297,23 +321,30 @@ impl<'a> JsonObject<'a> {
         match value {
             Some(value) => self.str(key, value),
             None => {
-                self.key_only(key);
+                self.key(key);
                 self.out.push_str("null");
             }
         }
     }
 
+    /// An instant as `rfc3339_ms` (`millis`) or `rfc3339_s` write it.
+    fn time(&mut self, key: &str, at: Epoch, millis: bool) {
+        self.key(key);
+        self.out.push('"');
+        push_rfc3339(self.out, at, millis);
+        self.out.push('"');
+    }
+
     fn uint(&mut self, key: &str, value: u64) {
-        use std::fmt::Write as _;
-        self.key_only(key);
-        let _ = write!(self.out, "{value}");
+        self.key(key);
+        push_uint(self.out, value);
     }
 
     fn opt_uint(&mut self, key: &str, value: Option<u64>) {
         match value {
             Some(value) => self.uint(key, value),
             None => {
-                self.key_only(key);
+                self.key(key);
                 self.out.push_str("null");
             }
         }
@@ -324,10 +355,32 @@ impl<'a> JsonObject<'a> {
     }
 }
 
+/// Decimal digits without going through `fmt`.
+fn push_uint(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
 /// A JSON string with serde_json's escapes: `"`, `\\`, the short forms `\b \f \n \r \t`,
 /// `\u00XX` (lowercase hex) for other control characters; everything else as is.
 fn json_string(out: &mut String, text: &str) {
+    let needs_escape = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
     out.push('"');
+    // Hashes, ids and enum names never need an escape: copy them whole.
+    if !text.bytes().any(needs_escape) {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, byte) in text.bytes().enumerate() {
         let escape = match byte {
