@@ -9,7 +9,8 @@
 # Needs: cargo, python3 (with venv), hyperfine, jq and curl (the last three are installed with
 # apt-get when missing), and network access to PyPI for hermes-agent==0.19.0, which goes into a
 # temporary virtualenv (set HERMES_VENV=DIR to keep and reuse one). Everything else lives in a
-# temporary directory that is removed at the end.
+# temporary directory that is removed at the end. ROTOR_BIN=PATH measures that binary instead
+# of building this checkout.
 #
 # Exit status: 0 when every budget is met, 1 when one is missed, 2 when the bench itself failed.
 set -euo pipefail
@@ -40,9 +41,14 @@ if ((${#missing[@]})); then
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-say "cargo build --release"
-cargo build --release --locked --quiet
-ROTOR=$ROOT/target/release/rotor
+if [[ -n ${ROTOR_BIN:-} ]]; then
+    # Another build of rotor, e.g. an older commit's, measured the same way.
+    ROTOR=$(realpath "$ROTOR_BIN")
+else
+    say "cargo build --release"
+    cargo build --release --locked --quiet
+    ROTOR=$ROOT/target/release/rotor
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rotor-bench.XXXXXX")
 SERVER_PID=""
@@ -176,7 +182,7 @@ done
 hyperfine -N "${RUNS[@]}" --style basic --export-json "$RESULTS/scale.json" "${list_cmds[@]}" >&2
 
 # --- report ------------------------------------------------------------------------------------
-export RESULTS SIM_REQUESTS SIM_ROTATIONS SIM_EVENTS QUICK
+export RESULTS SIM_REQUESTS SIM_ROTATIONS SIM_EVENTS QUICK ROTOR_BIN
 "$PYTHON" - <<'EOF'
 import json, math, os, platform, subprocess
 
@@ -193,8 +199,9 @@ def cpu():
             return line.split(":", 1)[1].strip()
     return platform.processor() or "?"
 
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-print(f"machine: {os.cpu_count()} CPUs, {cpu()}, Linux {platform.release()}; rotor {commit or '?'}"
+commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+binary = os.environ.get("ROTOR_BIN") or f"rotor {commit or '?'}"
+print(f"machine: {os.cpu_count()} CPUs, {cpu()}, Linux {platform.release()}; {binary}"
       + (" (--quick)" if os.environ["QUICK"] == "1" else ""))
 print()
 
