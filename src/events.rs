@@ -14,6 +14,13 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::Arc;
 
+/// `,"name":`, the separator and key before a field's value, as one literal.
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":")
+    };
+}
+
 /// One event: the common fields plus its kind. Serialises as one flat object whose first key
 /// is `event`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -183,7 +190,7 @@ impl Event {
     /// because this is the hot path of `simulate`: serde's `flatten` goes through a map
     /// serialiser, several times slower than this.
     pub fn write_json(&self, out: &mut String) {
-        let mut obj = JsonObject::open(out, "event", self.kind.name());
+        let mut obj = JsonObject::open(out, self.kind.name());
         match &self.kind {
             EventKind::RequestStart {
                 strategy,
@@ -191,10 +198,13 @@ impl Event {
                 attempts_per_profile,
                 max_profiles,
             } => {
-                obj.str("strategy", strategy.as_str());
-                obj.uint("eligible_profiles", *eligible_profiles as u64);
-                obj.uint("attempts_per_profile", u64::from(*attempts_per_profile));
-                obj.uint("max_profiles", *max_profiles as u64);
+                obj.str(key!("strategy"), strategy.as_str());
+                obj.uint(key!("eligible_profiles"), *eligible_profiles as u64);
+                obj.uint(
+                    key!("attempts_per_profile"),
+                    u64::from(*attempts_per_profile),
+                );
+                obj.uint(key!("max_profiles"), *max_profiles as u64);
             }
             EventKind::Attempt {
                 profile,
@@ -202,10 +212,10 @@ impl Event {
                 of,
                 n,
             } => {
-                obj.str("profile", profile);
-                obj.uint("try", u64::from(*try_n));
-                obj.uint("of", u64::from(*of));
-                obj.uint("n", u64::from(*n));
+                obj.str(key!("profile"), profile);
+                obj.uint(key!("try"), u64::from(*try_n));
+                obj.uint(key!("of"), u64::from(*of));
+                obj.uint(key!("n"), u64::from(*n));
             }
             EventKind::AttemptFailed {
                 profile,
@@ -215,12 +225,12 @@ impl Event {
                 message,
                 retry_in_ms,
             } => {
-                obj.str("profile", profile);
-                obj.opt_uint("status", status.map(u64::from));
-                obj.str("class", class.as_str());
-                obj.opt_str("error_type", error_type.as_deref());
-                obj.opt_str("message", message.as_deref());
-                obj.opt_uint("retry_in_ms", *retry_in_ms);
+                obj.str(key!("profile"), profile);
+                obj.opt_uint(key!("status"), status.map(u64::from));
+                obj.str(key!("class"), class.as_str());
+                obj.opt_str(key!("error_type"), error_type.as_deref());
+                obj.opt_str(key!("message"), message.as_deref());
+                obj.opt_uint(key!("retry_in_ms"), *retry_in_ms);
             }
             EventKind::ProfileCooldown {
                 profile,
@@ -228,10 +238,10 @@ impl Event {
                 source,
                 reason,
             } => {
-                obj.str("profile", profile);
-                obj.time("until", *until, false);
-                obj.str("source", source.as_str());
-                obj.str("reason", reason);
+                obj.str(key!("profile"), profile);
+                obj.time(key!("until"), *until, false);
+                obj.str(key!("source"), source.as_str());
+                obj.str(key!("reason"), reason);
             }
             EventKind::ProfileRotation {
                 from_profile,
@@ -241,16 +251,16 @@ impl Event {
                 max,
                 remaining_profiles,
             } => {
-                obj.str("from_profile", from_profile);
-                obj.str("to_profile", to_profile);
-                obj.str("reason", reason.as_str());
-                obj.uint("attempt", *attempt as u64);
-                obj.uint("max", *max as u64);
-                obj.uint("remaining_profiles", *remaining_profiles as u64);
+                obj.str(key!("from_profile"), from_profile);
+                obj.str(key!("to_profile"), to_profile);
+                obj.str(key!("reason"), reason.as_str());
+                obj.uint(key!("attempt"), *attempt as u64);
+                obj.uint(key!("max"), *max as u64);
+                obj.uint(key!("remaining_profiles"), *remaining_profiles as u64);
             }
             EventKind::TokenRefresh { profile, outcome } => {
-                obj.str("profile", profile);
-                obj.str("outcome", outcome.as_str());
+                obj.str(key!("profile"), profile);
+                obj.str(key!("outcome"), outcome.as_str());
             }
             EventKind::RequestEnd {
                 outcome,
@@ -260,14 +270,14 @@ impl Event {
                 elapsed_ms,
                 next_available_at,
             } => {
-                obj.str("outcome", outcome.as_str());
-                obj.opt_str("profile", profile.as_deref());
-                obj.uint("attempts", u64::from(*attempts));
-                obj.uint("rotations", u64::from(*rotations));
-                obj.uint("elapsed_ms", *elapsed_ms);
+                obj.str(key!("outcome"), outcome.as_str());
+                obj.opt_str(key!("profile"), profile.as_deref());
+                obj.uint(key!("attempts"), u64::from(*attempts));
+                obj.uint(key!("rotations"), u64::from(*rotations));
+                obj.uint(key!("elapsed_ms"), *elapsed_ms);
                 match next_available_at {
-                    Some(at) => obj.time("next_available_at", *at, false),
-                    None => obj.opt_str("next_available_at", None),
+                    Some(at) => obj.time(key!("next_available_at"), *at, false),
+                    None => obj.opt_str(key!("next_available_at"), None),
                 }
             }
         }
@@ -278,38 +288,35 @@ impl Event {
                 text.clear();
                 push_rfc3339(text, self.at, true);
             }
-            obj.key("ts");
+            obj.key(key!("ts"));
             obj.out.push('"');
             obj.out.push_str(text);
             obj.out.push('"');
         });
-        obj.str("request_id", &self.request_id);
-        obj.str("provider", &self.provider);
+        obj.str(key!("request_id"), &self.request_id);
+        obj.str(key!("provider"), &self.provider);
         obj.close();
     }
 }
 
 /// A compact JSON object written field by field, formatted as `serde_json::to_writer` does.
-/// Keys are rotor's own names, plain ASCII without anything to escape, so they are copied as
-/// they are.
+/// Keys are rotor's own names, plain ASCII without anything to escape: each is written with
+/// its comma and colon as one literal (`key!`).
 struct JsonObject<'a> {
     out: &'a mut String,
 }
 
 impl<'a> JsonObject<'a> {
-    /// `{` and the first field; every later field starts with a comma.
-    fn open(out: &'a mut String, key: &str, value: &str) -> Self {
-        out.push_str("{\"");
-        out.push_str(key);
-        out.push_str("\":");
-        json_string(out, value);
+    /// `{` and the first field, `event`; every later field starts with a comma.
+    fn open(out: &'a mut String, event: &str) -> Self {
+        out.push_str("{\"event\":");
+        json_string(out, event);
         JsonObject { out }
     }
 
+    /// `key` is `key!("name")`.
     fn key(&mut self, key: &str) {
-        self.out.push_str(",\"");
         self.out.push_str(key);
-        self.out.push_str("\":");
     }
 
     fn str(&mut self, key: &str, value: &str) {
