@@ -113,14 +113,27 @@ impl Engine {
     pub fn new(
         request_id: impl Into<String>,
         provider: impl Into<String>,
+        profiles: Vec<Profile>,
+        policy: Policy,
+        seed: u64,
+    ) -> Self {
+        let (request_id, provider) = (request_id.into(), provider.into());
+        Self::shared(request_id.into(), provider.into(), profiles, policy, seed)
+    }
+
+    /// [`Engine::new`] with names already shared: a driver running many requests (`simulate`)
+    /// gives every engine the same provider without copying it.
+    pub fn shared(
+        request_id: Arc<str>,
+        provider: Arc<str>,
         mut profiles: Vec<Profile>,
         policy: Policy,
         seed: u64,
     ) -> Self {
         profiles.sort_by_key(|p| p.priority);
         Engine {
-            request_id: Arc::from(request_id.into()),
-            provider: Arc::from(provider.into()),
+            request_id,
+            provider,
             profiles,
             policy,
             pick_rng: fastrand::Rng::with_seed(seed),

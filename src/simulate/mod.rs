@@ -25,6 +25,7 @@ use crate::pool::Profile;
 use crate::time::Epoch;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The scenario `rotor simulate` runs without an argument.
 pub const BUILTIN_SCENARIO: &str = include_str!("builtin.json");
@@ -157,6 +158,7 @@ pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report
     let mut pool = scenario.profiles.clone();
     let mut transport = ScriptedTransport::new(&scenario.scripts);
     let mut clock = scenario.start;
+    let provider: Arc<str> = scenario.provider.as_str().into();
     let mut ends = Vec::with_capacity(scenario.requests.len());
     let emit_error = |e: std::io::Error| Error::Internal(format!("cannot write the trace: {e}"));
 
@@ -165,9 +167,9 @@ pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report
         // The pool is lent to the engine for the request and taken back after it: the engine
         // applies every effect to it (with `apply_effect`, as `call`'s store does) before it
         // returns a step, so it is the store here, and no request copies the pool.
-        let mut engine = Engine::new(
-            request.id.as_str(),
-            scenario.provider.as_str(),
+        let mut engine = Engine::shared(
+            request.id.as_str().into(),
+            Arc::clone(&provider),
             std::mem::take(&mut pool),
             scenario.policy.clone(),
             request_seed(seed, index),
