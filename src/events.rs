@@ -8,9 +8,18 @@
 use crate::engine::{Class, RequestOutcome, ResetSource};
 use crate::pool::{Profile, Strategy};
 use crate::sanitize;
-use crate::time::{Epoch, compact_duration, relative, rfc3339_ms, rfc3339_s};
+use crate::time::{Epoch, compact_duration, push_rfc3339, relative, rfc3339_ms, rfc3339_s};
 use serde::{Serialize, Serializer};
+use std::cell::RefCell;
 use std::io::{self, Write};
+use std::sync::Arc;
+
+/// `,"name":`, the separator and key before a field's value, as one literal.
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":")
+    };
+}
 
 /// One event: the common fields plus its kind. Serialises as one flat object whose first key
 /// is `event`.
@@ -20,8 +29,11 @@ pub struct Event {
     pub kind: EventKind,
     #[serde(rename = "ts", serialize_with = "ts_ms")]
     pub at: Epoch,
-    pub request_id: String,
-    pub provider: String,
+    /// Shared with the engine and the request's other events.
+    #[serde(serialize_with = "shared_str")]
+    pub request_id: Arc<str>,
+    #[serde(serialize_with = "shared_str")]
+    pub provider: Arc<str>,
 }
 
 /// The kinds of event and their own fields, exactly as DESIGN §6 lists them. Optional fields
@@ -114,6 +126,10 @@ impl RefreshOutcome {
     }
 }
 
+fn shared_str<S: Serializer>(text: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(text)
+}
+
 fn ts_ms<S: Serializer>(at: &Epoch, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339_ms(*at))
 }
@@ -147,9 +163,255 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> Sink for JsonLines<W> {
+    /// The line is built in memory and written with one `write_all`: one `write(2)` per event
+    /// on an unbuffered file or stderr, so lines appended by several processes to one
+    /// `--trace-file` never interleave.
     fn emit(&mut self, event: &Event, _profiles: &[Profile]) -> io::Result<()> {
-        self.emit_value(event)
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            event.write_json(line);
+            line.push('\n');
+            self.0.write_all(line.as_bytes())
+        })
     }
+}
+
+thread_local! {
+    /// The line being written, reused from one event to the next (a simulation writes
+    /// hundreds of thousands).
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The last `ts` written, as an instant and as text.
+    static TS: RefCell<(Epoch, String)> = const { RefCell::new((0.0, String::new())) };
+}
+
+impl Event {
+    /// Appends the event as one JSON object, byte for byte what its `Serialize` implementation
+    /// produces with `serde_json::to_writer` (the tests hold the two together). Written by hand
+    /// because this is the hot path of `simulate`: serde's `flatten` goes through a map
+    /// serialiser, several times slower than this.
+    pub fn write_json(&self, out: &mut String) {
+        let mut obj = JsonObject::open(out, self.kind.name());
+        match &self.kind {
+            EventKind::RequestStart {
+                strategy,
+                eligible_profiles,
+                attempts_per_profile,
+                max_profiles,
+            } => {
+                obj.str(key!("strategy"), strategy.as_str());
+                obj.uint(key!("eligible_profiles"), *eligible_profiles as u64);
+                obj.uint(
+                    key!("attempts_per_profile"),
+                    u64::from(*attempts_per_profile),
+                );
+                obj.uint(key!("max_profiles"), *max_profiles as u64);
+            }
+            EventKind::Attempt {
+                profile,
+                try_n,
+                of,
+                n,
+            } => {
+                obj.str(key!("profile"), profile);
+                obj.uint(key!("try"), u64::from(*try_n));
+                obj.uint(key!("of"), u64::from(*of));
+                obj.uint(key!("n"), u64::from(*n));
+            }
+            EventKind::AttemptFailed {
+                profile,
+                status,
+                class,
+                error_type,
+                message,
+                retry_in_ms,
+            } => {
+                obj.str(key!("profile"), profile);
+                obj.opt_uint(key!("status"), status.map(u64::from));
+                obj.str(key!("class"), class.as_str());
+                obj.opt_str(key!("error_type"), error_type.as_deref());
+                obj.opt_str(key!("message"), message.as_deref());
+                obj.opt_uint(key!("retry_in_ms"), *retry_in_ms);
+            }
+            EventKind::ProfileCooldown {
+                profile,
+                until,
+                source,
+                reason,
+            } => {
+                obj.str(key!("profile"), profile);
+                obj.time(key!("until"), *until, false);
+                obj.str(key!("source"), source.as_str());
+                obj.str(key!("reason"), reason);
+            }
+            EventKind::ProfileRotation {
+                from_profile,
+                to_profile,
+                reason,
+                attempt,
+                max,
+                remaining_profiles,
+            } => {
+                obj.str(key!("from_profile"), from_profile);
+                obj.str(key!("to_profile"), to_profile);
+                obj.str(key!("reason"), reason.as_str());
+                obj.uint(key!("attempt"), *attempt as u64);
+                obj.uint(key!("max"), *max as u64);
+                obj.uint(key!("remaining_profiles"), *remaining_profiles as u64);
+            }
+            EventKind::TokenRefresh { profile, outcome } => {
+                obj.str(key!("profile"), profile);
+                obj.str(key!("outcome"), outcome.as_str());
+            }
+            EventKind::RequestEnd {
+                outcome,
+                profile,
+                attempts,
+                rotations,
+                elapsed_ms,
+                next_available_at,
+            } => {
+                obj.str(key!("outcome"), outcome.as_str());
+                obj.opt_str(key!("profile"), profile.as_deref());
+                obj.uint(key!("attempts"), u64::from(*attempts));
+                obj.uint(key!("rotations"), u64::from(*rotations));
+                obj.uint(key!("elapsed_ms"), *elapsed_ms);
+                match next_available_at {
+                    Some(at) => obj.time(key!("next_available_at"), *at, false),
+                    None => obj.opt_str(key!("next_available_at"), None),
+                }
+            }
+        }
+        // The events of one engine step share their instant: format it once.
+        TS.with_borrow_mut(|(at, text)| {
+            if at.to_bits() != self.at.to_bits() || text.is_empty() {
+                *at = self.at;
+                text.clear();
+                push_rfc3339(text, self.at, true);
+            }
+            obj.key(key!("ts"));
+            obj.out.push('"');
+            obj.out.push_str(text);
+            obj.out.push('"');
+        });
+        obj.str(key!("request_id"), &self.request_id);
+        obj.str(key!("provider"), &self.provider);
+        obj.close();
+    }
+}
+
+/// A compact JSON object written field by field, formatted as `serde_json::to_writer` does.
+/// Keys are rotor's own names, plain ASCII without anything to escape: each is written with
+/// its comma and colon as one literal (`key!`).
+struct JsonObject<'a> {
+    out: &'a mut String,
+}
+
+impl<'a> JsonObject<'a> {
+    /// `{` and the first field, `event`; every later field starts with a comma.
+    fn open(out: &'a mut String, event: &str) -> Self {
+        out.push_str("{\"event\":");
+        json_string(out, event);
+        JsonObject { out }
+    }
+
+    /// `key` is `key!("name")`.
+    fn key(&mut self, key: &str) {
+        self.out.push_str(key);
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        json_string(self.out, value);
+    }
+
+    fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(value) => self.str(key, value),
+            None => {
+                self.key(key);
+                self.out.push_str("null");
+            }
+        }
+    }
+
+    /// An instant as `rfc3339_ms` (`millis`) or `rfc3339_s` write it.
+    fn time(&mut self, key: &str, at: Epoch, millis: bool) {
+        self.key(key);
+        self.out.push('"');
+        push_rfc3339(self.out, at, millis);
+        self.out.push('"');
+    }
+
+    fn uint(&mut self, key: &str, value: u64) {
+        self.key(key);
+        push_uint(self.out, value);
+    }
+
+    fn opt_uint(&mut self, key: &str, value: Option<u64>) {
+        match value {
+            Some(value) => self.uint(key, value),
+            None => {
+                self.key(key);
+                self.out.push_str("null");
+            }
+        }
+    }
+
+    fn close(self) {
+        self.out.push('}');
+    }
+}
+
+/// Decimal digits without going through `fmt`.
+fn push_uint(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// A JSON string with serde_json's escapes: `"`, `\\`, the short forms `\b \f \n \r \t`,
+/// `\u00XX` (lowercase hex) for other control characters; everything else as is.
+fn json_string(out: &mut String, text: &str) {
+    let needs_escape = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    out.push('"');
+    // Hashes, ids and enum names never need an escape: copy them whole.
+    if !text.bytes().any(needs_escape) {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if escape.is_empty() {
+            use std::fmt::Write as _;
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
 }
 
 /// One readable line per event.
@@ -490,6 +752,82 @@ mod tests {
         });
         assert_eq!(end["next_available_at"], "2026-11-28T05:00:30Z");
         assert_eq!(end["outcome"], "pool_exhausted");
+    }
+
+    #[test]
+    fn hand_written_json_is_what_serde_writes() {
+        let tricky = "q\"b\\s/\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f} é 😀";
+        let kinds = [
+            EventKind::RequestStart {
+                strategy: Strategy::RoundRobin,
+                eligible_profiles: 10_000,
+                attempts_per_profile: u32::MAX,
+                max_profiles: 0,
+            },
+            EventKind::Attempt {
+                profile: "abc".into(),
+                try_n: 1,
+                of: 4,
+                n: 7,
+            },
+            EventKind::AttemptFailed {
+                profile: "p".into(),
+                status: Some(429),
+                class: Class::RateLimit,
+                error_type: Some(tricky.into()),
+                message: Some(tricky.into()),
+                retry_in_ms: Some(u64::MAX),
+            },
+            EventKind::AttemptFailed {
+                profile: "p".into(),
+                status: None,
+                class: Class::Transient,
+                error_type: None,
+                message: None,
+                retry_in_ms: None,
+            },
+            EventKind::ProfileCooldown {
+                profile: "p".into(),
+                until: 1795842030.64,
+                source: ResetSource::RetryAfter,
+                reason: tricky.into(),
+            },
+            EventKind::ProfileRotation {
+                from_profile: "a".into(),
+                to_profile: "b".into(),
+                reason: Class::AuthDead,
+                attempt: 2,
+                max: 3,
+                remaining_profiles: 1,
+            },
+            EventKind::TokenRefresh {
+                profile: "x".into(),
+                outcome: RefreshOutcome::Failed,
+            },
+            EventKind::RequestEnd {
+                outcome: RequestOutcome::PoolExhausted,
+                profile: Some("p".into()),
+                attempts: 3,
+                rotations: 2,
+                elapsed_ms: 10,
+                next_available_at: Some(AT),
+            },
+            EventKind::RequestEnd {
+                outcome: RequestOutcome::Success,
+                profile: None,
+                attempts: 1,
+                rotations: 0,
+                elapsed_ms: 0,
+                next_available_at: None,
+            },
+        ];
+        for kind in kinds {
+            let mut event = event(kind);
+            event.request_id = tricky.into();
+            let mut mine = String::new();
+            event.write_json(&mut mine);
+            assert_eq!(mine, serde_json::to_string(&event).unwrap());
+        }
     }
 
     #[test]

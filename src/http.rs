@@ -4,7 +4,13 @@
 
 use crate::engine::TransportFailure;
 use crate::providers::{Api, Chunk, HttpRequest, StreamDecoder};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls_platform_verifier::Verifier;
 use serde_json::Value;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Most of an error body rotor reads: enough for any provider's JSON error, bounded so a
@@ -48,6 +54,7 @@ impl Transport {
         // rotor ships ring as its only TLS crypto provider; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(timeout)
             .read_timeout(timeout)
             .build()
@@ -137,6 +144,88 @@ impl Transport {
             output_started,
             detail: "the stream ended before the answer was complete".into(),
         }
+    }
+}
+
+/// The TLS settings reqwest would build for itself (ring, TLS 1.2 and 1.3, SNI, ALPN
+/// `http/1.1`, the platform's trust store through rustls-platform-verifier), except that the
+/// trust store is loaded on the first TLS handshake instead of when the client is built.
+/// Loading it parses every system root certificate, the largest part of a `call` against a
+/// plain-HTTP endpoint (a proxy or a loopback server), which then never pays for it.
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(LazyPlatformVerifier::new(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// rustls-platform-verifier's `Verifier`, built when the first certificate is checked.
+#[derive(Debug)]
+struct LazyPlatformVerifier {
+    provider: Arc<CryptoProvider>,
+    verifier: OnceLock<Result<Verifier, rustls::Error>>,
+}
+
+impl LazyPlatformVerifier {
+    fn new(provider: Arc<CryptoProvider>) -> Self {
+        LazyPlatformVerifier {
+            provider,
+            verifier: OnceLock::new(),
+        }
+    }
+
+    /// The platform verifier; the error of building it (no trust store) fails the handshake,
+    /// as it failed the client's construction before.
+    fn get(&self) -> Result<&Verifier, rustls::Error> {
+        self.verifier
+            .get_or_init(|| Verifier::new(self.provider.clone()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl ServerCertVerifier for LazyPlatformVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.get()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.get()?.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.get()?.verify_tls13_signature(message, cert, dss)
+    }
+
+    /// What the platform verifier answers too (its WebPKI verifier's schemes are the
+    /// provider's), without loading the trust store to say it.
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

@@ -151,6 +151,63 @@ pub fn rfc3339_s(at: Epoch) -> String {
     to_datetime(at).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Appends [`rfc3339_ms`] (`millis`) or [`rfc3339_s`] of `at` to `out`, the same text without
+/// chrono's formatter and its allocation: a long simulation formats one per event.
+pub fn push_rfc3339(out: &mut String, at: Epoch, millis: bool) {
+    let micros = (at.clamp(-8.2e12, 8.2e12) * 1e6).round() as i64;
+    // 1970 to 9999, four-digit years; chrono renders everything else.
+    if !(0..253_402_300_800_000_000).contains(&micros) {
+        out.push_str(&if millis {
+            rfc3339_ms(at)
+        } else {
+            rfc3339_s(at)
+        });
+        return;
+    }
+    let seconds = micros / 1_000_000;
+    let (year, month, day) = civil_from_days(seconds / 86_400);
+    let of_day = seconds % 86_400;
+    // `YYYY-MM-DDTHH:MM:SS.mmmZ`, filled in place and appended at once.
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    put_digits(&mut text[0..4], year);
+    put_digits(&mut text[5..7], month);
+    put_digits(&mut text[8..10], day);
+    put_digits(&mut text[11..13], of_day / 3600);
+    put_digits(&mut text[14..16], of_day / 60 % 60);
+    put_digits(&mut text[17..19], of_day % 60);
+    let len = if millis {
+        put_digits(&mut text[20..23], micros % 1_000_000 / 1000);
+        24
+    } else {
+        text[19] = b'Z';
+        20
+    };
+    out.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default());
+}
+
+/// `value` (≥ 0) as decimal digits filling `slot`, zero-padded.
+fn put_digits(slot: &mut [u8], mut value: i64) {
+    for digit in slot.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// Year, month and day of a day count since 1970-01-01 in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 /// What Hermes writes in `updated_at`: Python's `datetime.now(timezone.utc).isoformat()`,
 /// microseconds and a `+00:00` offset.
 pub fn python_isoformat(at: Epoch) -> String {
@@ -197,6 +254,33 @@ pub fn relative(at: Epoch, now: Epoch) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pushed_rfc3339_is_chronos() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut values = vec![
+            0.0,
+            0.0004,
+            0.9995,
+            -1.0,
+            951_782_400.0,   // 2000-02-29
+            4_107_456_000.0, // 2100-02-28
+            1_795_842_030.645,
+            253_402_300_799.999_6, // rounds to the year 10000: chrono's text
+            253_402_300_799.999,
+            1e15,
+            f64::NAN,
+        ];
+        values.extend((0..20_000).map(|_| rng.f64() * 253_402_300_800.0));
+        values.extend((0..2_000).map(|_| rng.i64(0..253_402_300_800) as f64));
+        for at in values {
+            for (millis, expected) in [(true, rfc3339_ms(at)), (false, rfc3339_s(at))] {
+                let mut text = String::new();
+                push_rfc3339(&mut text, at, millis);
+                assert_eq!(text, expected, "{at}");
+            }
+        }
+    }
 
     #[test]
     fn stored_timestamps_follow_hermes() {

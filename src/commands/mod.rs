@@ -94,11 +94,75 @@ impl Context {
 pub fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::Internal(format!("cannot write to stdout: {e}")))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(stdout_error(e)),
         _ => Ok(()),
     }
+}
+
+/// Standard output for a report that may be large (`simulate` of a long scenario), written as
+/// it is produced through a buffer instead of being held whole in memory. Like [`print`], it
+/// treats a closed pipe (`rotor simulate | head`) as the reader having seen enough: the rest
+/// is dropped quietly and the command ends as it would have.
+pub struct StdoutStream {
+    out: Option<std::io::BufWriter<std::io::Stdout>>,
+}
+
+impl StdoutStream {
+    pub fn new() -> Self {
+        StdoutStream {
+            out: Some(std::io::BufWriter::with_capacity(
+                64 * 1024,
+                std::io::stdout(),
+            )),
+        }
+    }
+
+    /// Writes what is still buffered.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush().map_err(stdout_error)
+    }
+
+    fn quiet<T>(&mut self, result: std::io::Result<T>, closed: T) -> std::io::Result<T> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                // Dropping the BufWriter would try to flush into the closed pipe again.
+                if let Some(out) = self.out.take() {
+                    let _ = out.into_parts();
+                }
+                Ok(closed)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Default for StdoutStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for StdoutStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(out) = &mut self.out else {
+            return Ok(buf.len());
+        };
+        let result = out.write(buf);
+        self.quiet(result, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let Some(out) = &mut self.out else {
+            return Ok(());
+        };
+        let result = out.flush();
+        self.quiet(result, ())
+    }
+}
+
+/// The error of a failed write to stdout, as [`print`] reports it.
+pub fn stdout_error(e: std::io::Error) -> Error {
+    Error::Internal(format!("cannot write to stdout: {e}"))
 }
 
 /// The profiles a selector may name: those of `provider` if given (which must exist), else

@@ -3,7 +3,7 @@
 //! Prints the event trace and the pool it leaves; exits as the scenario's last request would
 //! with `rotor call` (0, 3 with the earliest `next_available_at` on stderr, 4 or 5).
 
-use super::{Context, print};
+use super::{Context, StdoutStream, stdout_error};
 use crate::cli::{ReportFormat, SimulateArgs};
 use crate::error::{Error, Result};
 use crate::events::{Human, JsonLines};
@@ -11,42 +11,42 @@ use crate::report::{PoolReport, ProviderReport, provider_report};
 use crate::simulate::{self, Report, Scenario};
 use crate::{output, sanitize, time};
 use serde::Serialize;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<()> {
     let real_now = time::now();
     let scenario = load(args.scenario.as_deref(), real_now)?;
     let seed = args.seed.or(scenario.seed).unwrap_or(0);
-    // Buffered: a simulation is small, and printing once lets a closed pipe end it quietly.
-    let mut out = Vec::new();
+    // Streamed: a long scenario prints tens of megabytes of events; a closed pipe drops the
+    // rest quietly and the simulation still ends with its last request's exit code.
+    let mut out = StdoutStream::new();
     let report = match args.format {
         ReportFormat::Table => {
             let heading = scenario.description.as_deref().unwrap_or("scenario");
-            out.extend(
-                format!(
-                    "{} ({}, {}, seed {seed})\n",
-                    sanitize::one_line(heading, 200),
-                    scenario.source.display(),
-                    scenario.policy.strategy.as_str()
-                )
-                .into_bytes(),
-            );
+            writeln!(
+                out,
+                "{} ({}, {}, seed {seed})",
+                sanitize::one_line(heading, 200),
+                scenario.source.display(),
+                scenario.policy.strategy.as_str()
+            )
+            .map_err(stdout_error)?;
             let report = simulate::run(&scenario, seed, &mut Human(&mut out))?;
             let pool = final_pool(&scenario, &report);
-            out.extend(
-                format!(
-                    "\npool after {} request(s), at {}:\n",
-                    report.ends.len(),
-                    time::rfc3339_s(report.clock)
-                )
-                .into_bytes(),
-            );
+            write!(
+                out,
+                "\npool after {} request(s), at {}:\n",
+                report.ends.len(),
+                time::rfc3339_s(report.clock)
+            )
+            .map_err(stdout_error)?;
             let table = PoolReport {
                 at: time::rfc3339_s(report.clock),
                 providers: vec![pool],
             };
-            out.extend(output::pool_table(&table, report.clock, ctx.style).into_bytes());
+            out.write_all(output::pool_table(&table, report.clock, ctx.style).as_bytes())
+                .map_err(stdout_error)?;
             report
         }
         ReportFormat::Json => {
@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<()> {
             report
         }
     };
-    print(&String::from_utf8_lossy(&out))?;
+    out.finish()?;
     match report.last_end() {
         Some(end) => end.into_result(&scenario.provider),
         None => Ok(()),

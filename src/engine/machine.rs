@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::events::{Event, EventKind, RefreshOutcome};
 use crate::pool::{AuthType, Profile, Strategy, exhausted_ttl, next_available_at, pick};
 use crate::time::Epoch;
+use std::sync::Arc;
 
 /// Where the engine stands; the names are stable (they appear in errors and tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +79,9 @@ enum Decision {
 /// The rotation engine for one request. See the module documentation of [`crate::engine`].
 #[derive(Debug, Clone)]
 pub struct Engine {
-    request_id: String,
-    provider: String,
+    /// Shared with every event of the request: an event costs a reference count, not a copy.
+    request_id: Arc<str>,
+    provider: Arc<str>,
     /// The pool snapshot in priority order, with this request's effects applied.
     profiles: Vec<Profile>,
     policy: Policy,
@@ -111,14 +113,27 @@ impl Engine {
     pub fn new(
         request_id: impl Into<String>,
         provider: impl Into<String>,
+        profiles: Vec<Profile>,
+        policy: Policy,
+        seed: u64,
+    ) -> Self {
+        let (request_id, provider) = (request_id.into(), provider.into());
+        Self::shared(request_id.into(), provider.into(), profiles, policy, seed)
+    }
+
+    /// [`Engine::new`] with names already shared: a driver running many requests (`simulate`)
+    /// gives every engine the same provider without copying it.
+    pub fn shared(
+        request_id: Arc<str>,
+        provider: Arc<str>,
         mut profiles: Vec<Profile>,
         policy: Policy,
         seed: u64,
     ) -> Self {
         profiles.sort_by_key(|p| p.priority);
         Engine {
-            request_id: request_id.into(),
-            provider: provider.into(),
+            request_id,
+            provider,
             profiles,
             policy,
             pick_rng: fastrand::Rng::with_seed(seed),
@@ -148,6 +163,12 @@ impl Engine {
     /// The pool snapshot with this request's effects applied, in priority order.
     pub fn profiles(&self) -> &[Profile] {
         &self.profiles
+    }
+
+    /// Gives the pool snapshot back, with this request's effects applied, in priority order: a
+    /// driver that lent its in-memory pool (`simulate`) takes it back without a copy.
+    pub fn into_profiles(self) -> Vec<Profile> {
+        self.profiles
     }
 
     pub fn policy(&self) -> &Policy {

@@ -24,8 +24,14 @@ pub fn exhausted_ttl(error_code: Option<i64>) -> f64 {
 
 /// First 12 hex digits of SHA-256 of the entry id: how profiles are named in events and output.
 pub fn profile_hash(id: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(id.as_bytes());
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    let mut hash = String::with_capacity(12);
+    for b in digest.iter().take(6) {
+        hash.push(char::from(HEX[usize::from(b >> 4)]));
+        hash.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hash
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -17,8 +17,7 @@ pub use scenario::{
 };
 
 use crate::engine::{
-    Action, Engine, Outcome, RefreshResult, RequestEnd, apply_effect, classify_response,
-    classify_transport,
+    Action, Engine, Outcome, RefreshResult, RequestEnd, classify_response, classify_transport,
 };
 use crate::error::{Error, Result};
 use crate::events::Sink;
@@ -26,6 +25,7 @@ use crate::pool::Profile;
 use crate::time::Epoch;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The scenario `rotor simulate` runs without an argument.
 pub const BUILTIN_SCENARIO: &str = include_str!("builtin.json");
@@ -66,8 +66,11 @@ impl Report {
 #[derive(Debug)]
 pub struct ScriptedTransport<'a> {
     scripts: &'a HashMap<String, Script>,
-    responses_used: HashMap<String, usize>,
-    refreshes_used: HashMap<String, usize>,
+    responses_used: HashMap<&'a str, usize>,
+    refreshes_used: HashMap<&'a str, usize>,
+    /// What a profile without a script (or past the end of one) answers; kept so a response is
+    /// lent, not built, per attempt.
+    success: Response,
 }
 
 impl<'a> ScriptedTransport<'a> {
@@ -76,35 +79,39 @@ impl<'a> ScriptedTransport<'a> {
             scripts,
             responses_used: HashMap::new(),
             refreshes_used: HashMap::new(),
+            success: Response::success(),
         }
     }
 
     /// The next scripted response of `profile_id`, or what its script says once it has run
     /// out (success unless `repeat_last`). Profiles without a script always succeed.
     pub fn next_response(&mut self, profile_id: &str) -> Response {
-        let Some(script) = self.scripts.get(profile_id) else {
-            return Response::success();
+        self.next(profile_id).clone()
+    }
+
+    /// [`Self::next_response`] without the copy. The counters are keyed by the script's own id
+    /// (borrowed for the transport's lifetime), so counting an attempt allocates nothing.
+    fn next(&mut self, profile_id: &str) -> &Response {
+        let Some((id, script)) = self.scripts.get_key_value(profile_id) else {
+            return &self.success;
         };
-        let used = self
-            .responses_used
-            .entry(profile_id.to_string())
-            .or_default();
-        let response = match script.responses.get(*used) {
-            Some(r) => r.clone(),
-            None => match (script.then, script.responses.last()) {
-                (ScriptEnd::RepeatLast, Some(last)) => last.clone(),
-                _ => Response::success(),
-            },
-        };
+        let used = self.responses_used.entry(id.as_str()).or_default();
+        let index = *used;
         *used += 1;
-        response
+        match script.responses.get(index) {
+            Some(r) => r,
+            None => match (script.then, script.responses.last()) {
+                (ScriptEnd::RepeatLast, Some(last)) => last,
+                _ => &self.success,
+            },
+        }
     }
 
     /// Sends an attempt at `sent_at`: the classified outcome and the virtual time it arrives.
     pub fn attempt(&mut self, profile_id: &str, sent_at: Epoch) -> (Outcome, Epoch) {
-        let response = self.next_response(profile_id);
+        let response = self.next(profile_id);
         let arrived = sent_at + response.latency();
-        let outcome = match &response {
+        let outcome = match response {
             Response::Http {
                 status,
                 headers,
@@ -120,17 +127,15 @@ impl<'a> ScriptedTransport<'a> {
 
     /// The next scripted refresh result of `profile_id`; `refreshed` once the list runs out.
     pub fn refresh(&mut self, profile_id: &str) -> RefreshResult {
-        let used = self
-            .refreshes_used
-            .entry(profile_id.to_string())
-            .or_default();
-        let spec = self
-            .scripts
-            .get(profile_id)
-            .and_then(|s| s.refresh.get(*used))
-            .copied()
-            .unwrap_or(RefreshSpec::Refreshed);
-        *used += 1;
+        let spec = match self.scripts.get_key_value(profile_id) {
+            Some((id, script)) => {
+                let used = self.refreshes_used.entry(id.as_str()).or_default();
+                *used += 1;
+                script.refresh.get(*used - 1).copied()
+            }
+            None => None,
+        }
+        .unwrap_or(RefreshSpec::Refreshed);
         match spec {
             RefreshSpec::Refreshed => RefreshResult::Refreshed,
             RefreshSpec::Adopted => RefreshResult::Adopted,
@@ -153,28 +158,29 @@ pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report
     let mut pool = scenario.profiles.clone();
     let mut transport = ScriptedTransport::new(&scenario.scripts);
     let mut clock = scenario.start;
+    let provider: Arc<str> = scenario.provider.as_str().into();
     let mut ends = Vec::with_capacity(scenario.requests.len());
     let emit_error = |e: std::io::Error| Error::Internal(format!("cannot write the trace: {e}"));
 
     for (index, request) in scenario.requests.iter().enumerate() {
         clock = clock.max(scenario.start + request.at);
-        let mut engine = Engine::new(
-            request.id.clone(),
-            scenario.provider.clone(),
-            pool.clone(),
+        // The pool is lent to the engine for the request and taken back after it: the engine
+        // applies every effect to it (with `apply_effect`, as `call`'s store does) before it
+        // returns a step, so it is the store here, and no request copies the pool.
+        let mut engine = Engine::shared(
+            request.id.as_str().into(),
+            Arc::clone(&provider),
+            std::mem::take(&mut pool),
             scenario.policy.clone(),
             request_seed(seed, index),
         );
         let mut step = engine.start(clock)?;
         let mut finished = None;
         for _ in 0..MAX_STEPS_PER_REQUEST {
-            // The store is written before events are reported, as `call` does, so a renderer
-            // sees the pool the event describes.
-            for effect in &step.effects {
-                apply_effect(&mut pool, effect);
-            }
+            // The step's effects are already applied, so a renderer sees the pool the events
+            // describe, as with `call`, which writes the store before reporting.
             for event in &step.events {
-                sink.emit(event, &pool).map_err(emit_error)?;
+                sink.emit(event, engine.profiles()).map_err(emit_error)?;
             }
             step = match step.action {
                 Action::Attempt(plan) => {
@@ -196,6 +202,7 @@ pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report
                 }
             };
         }
+        pool = engine.into_profiles();
         let end = finished.ok_or_else(|| {
             Error::Internal(format!("simulation of {} did not finish", request.id))
         })?;

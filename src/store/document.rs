@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::pool::{AuthType, LastStatus, Profile, Status, TokenClaims, profile_hash};
 use crate::time::{self, Epoch};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The version Hermes writes at the top of the store.
@@ -20,6 +20,10 @@ pub struct Document {
     path: PathBuf,
     root: Map<String, Value>,
     changed: bool,
+    /// Each provider's profiles as `parse` validated them, so reading them again costs a copy,
+    /// not a second parse (JWT claims included). A patch drops its provider's entry; it is read
+    /// again from `root` when asked for.
+    profiles: HashMap<String, Vec<Profile>>,
 }
 
 impl Document {
@@ -36,12 +40,13 @@ impl Document {
         let Value::Object(root) = value else {
             return Err(Error::schema(path, "top level", "a JSON object"));
         };
-        let doc = Document {
+        let mut doc = Document {
             path: path.to_path_buf(),
             root,
             changed: false,
+            profiles: HashMap::new(),
         };
-        doc.validate()?;
+        doc.profiles = doc.validate()?;
         Ok(doc)
     }
 
@@ -49,9 +54,11 @@ impl Document {
         &self.path
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks every pool and returns the profiles read on the way.
+    fn validate(&self) -> Result<HashMap<String, Vec<Profile>>> {
+        let mut profiles = HashMap::new();
         let Some(pool) = self.root.get("credential_pool") else {
-            return Ok(());
+            return Ok(profiles);
         };
         let Value::Object(pool) = pool else {
             return Err(Error::schema(
@@ -61,9 +68,9 @@ impl Document {
             ));
         };
         for (provider, entries) in pool {
-            self.read_profiles(provider, entries)?;
+            profiles.insert(provider.clone(), self.read_profiles(provider, entries)?);
         }
-        Ok(())
+        Ok(profiles)
     }
 
     /// Provider names of `credential_pool`, in file order.
@@ -85,6 +92,9 @@ impl Document {
     /// The profiles of `provider` sorted by priority (stable, as Hermes sorts), or `None` if the
     /// provider has no pool.
     pub fn profiles(&self, provider: &str) -> Option<Vec<Profile>> {
+        if let Some(profiles) = self.profiles.get(provider) {
+            return Some(profiles.clone());
+        }
         let entries = self.pool()?.get(provider)?;
         // Validated in `parse` and kept valid by every patch, so this cannot fail.
         self.read_profiles(provider, entries).ok()
@@ -142,11 +152,16 @@ impl Document {
                     self.path.display()
                 ))
             })?;
+        let mut touched = false;
         for (key, value) in fields {
             if entry.get(key) != Some(&value) {
                 entry.insert(key.to_string(), value);
-                self.changed = true;
+                touched = true;
             }
+        }
+        if touched {
+            self.changed = true;
+            self.profiles.remove(provider);
         }
         Ok(())
     }
@@ -181,7 +196,8 @@ impl Document {
             "updated_at".into(),
             Value::from(time::python_isoformat(now)),
         );
-        super::write::to_hermes_json(&Value::Object(self.root.clone()))
+        // Serialised in place: the document may hold thousands of entries.
+        super::write::to_hermes_json(&self.root)
     }
 
     fn read_profiles(&self, provider: &str, entries: &Value) -> Result<Vec<Profile>> {
@@ -447,6 +463,20 @@ mod tests {
             .collect();
         assert_eq!(keys, ["id", "b", "last_status", "new"]);
         assert!(out.contains("\"z\": 1.50"), "number text preserved: {out}");
+    }
+
+    #[test]
+    fn profiles_read_after_a_patch_see_it() {
+        let mut doc = parse(FRESH).unwrap();
+        assert_eq!(doc.profiles("openai-codex").unwrap()[1].request_count, 0);
+        doc.set_fields(
+            "openai-codex",
+            "d4e5f6",
+            vec![("request_count", Value::from(7))],
+        )
+        .unwrap();
+        assert_eq!(doc.profiles("openai-codex").unwrap()[1].request_count, 7);
+        assert_eq!(doc.profiles("openrouter").unwrap().len(), 1);
     }
 
     #[test]

@@ -10,7 +10,6 @@
 //! to its target and the link is kept, as Hermes's `atomic_replace` does.
 
 use crate::error::{Error, Result};
-use serde_json::Value;
 use serde_json::ser::{Formatter, PrettyFormatter};
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -20,12 +19,12 @@ use std::time::{Duration, SystemTime};
 /// Temp files older than this were left by a crash and are swept.
 const STALE_AFTER: Duration = Duration::from_secs(600);
 
-/// Serialises `root` as Hermes would write it.
-pub fn to_hermes_json(root: &Value) -> Vec<u8> {
+/// Serialises `root` (a `Value`, or the top-level map itself) as Hermes would write it.
+pub fn to_hermes_json<T: serde::Serialize + ?Sized>(root: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(4096);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiPretty::default());
     // Serialising a Value into a Vec cannot fail: no I/O errors, no non-string keys.
-    if serde::Serialize::serialize(root, &mut ser).is_err() {
+    if root.serialize(&mut ser).is_err() {
         out.clear();
     }
     out.push(b'\n');
@@ -171,6 +170,7 @@ fn file_name(path: &Path) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use serde_json::Value;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
