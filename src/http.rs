@@ -88,16 +88,7 @@ impl Transport {
         };
         let status = response.status().as_u16();
         if !response.status().is_success() {
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
+            let headers = header_pairs(response.headers());
             let body = read_bounded(&mut response).await;
             return AttemptResult::HttpError {
                 status,
@@ -272,4 +263,18 @@ pub fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Response headers as owned (name, value) pairs for the classifier; values that are not UTF-8
+/// are read lossily (they only matter when they are a Retry-After or similar).
+pub fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }

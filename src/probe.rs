@@ -12,7 +12,7 @@
 use crate::engine::{
     Class, Effect, Outcome, RefreshResult, ResetSource, classify_response, classify_transport,
 };
-use crate::http::{describe, read_bounded};
+use crate::http::{describe, header_pairs, read_bounded};
 use crate::pool::{AuthType, LastStatus, Profile, exhausted_ttl};
 use crate::providers::{self, Api};
 use crate::time::{self, Epoch};
@@ -159,16 +159,7 @@ pub async fn send(
     };
     let mut response = request.send().await.map_err(|e| describe(&e))?;
     let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(response.headers());
     // A server may echo the token or the account's email in an error body: never pass it on.
     let mut secrets = vec![token];
     if profile.label.contains('@') {
