@@ -9,6 +9,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rotor::engine::{Action, Engine, Outcome, Policy, classify_response};
 use rotor::pool::{AuthType, Profile, Status, profile_hash};
+use rotor::sanitize::Redactor;
 use std::hint::black_box;
 
 const T0: f64 = 1_795_838_400.0;
@@ -81,7 +82,7 @@ fn request(profiles: &[Profile], exhausted: &Outcome, seed: u64) -> u64 {
 
 fn engine(c: &mut Criterion) {
     let profiles = pool(10);
-    let exhausted = classify_response(Some(429), NO_HEADERS, BODY, T0);
+    let exhausted = classify_response(Some(429), NO_HEADERS, BODY, T0, &Redactor::new());
     assert_eq!(
         request(&profiles, &exhausted, 1),
         11,
@@ -97,8 +98,9 @@ fn engine(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("classify");
     group.throughput(Throughput::Elements(1));
+    let redactor = Redactor::new();
     group.bench_function("classify_codex_429", |b| {
-        b.iter(|| classify_response(Some(429), NO_HEADERS, black_box(BODY), T0))
+        b.iter(|| classify_response(Some(429), NO_HEADERS, black_box(BODY), T0, &redactor))
     });
     group.finish();
 }

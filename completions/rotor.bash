@@ -131,7 +131,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__call)
-            opts="-q -v -h --provider --model --system --format --strategy --seed --attempts --max-profiles --max-wait --timeout --deadline --base-url --token-url --trace --trace-file --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --provider --model --system --format --strategy --seed --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --raw --auth-file --config --lock-timeout --color --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,6 +174,14 @@ _rotor() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-cooldown)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -345,7 +353,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__cooldown__subcmd__set)
-            opts="-q -v -h --provider --until --for --reason --format --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --provider --until --for --reason --force --format --auth-file --config --lock-timeout --color --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -671,7 +679,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__profiles__subcmd__probe)
-            opts="-q -v -h --provider --format --base-url --token-url --timeout --concurrency --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --provider --format --base-url --token-url --timeout --concurrency --max-cooldown --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -698,6 +706,10 @@ _rotor() {
                     return 0
                     ;;
                 --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-cooldown)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -26,12 +26,12 @@ end
 
 complete -c rotor -n "__fish_rotor_needs_command" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_needs_command" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
-complete -c rotor -n "__fish_rotor_needs_command" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6)' -r
+complete -c rotor -n "__fish_rotor_needs_command" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
 complete -c rotor -n "__fish_rotor_needs_command" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_needs_command" -s q -l quiet -d 'Print nothing but results and errors'
-complete -c rotor -n "__fish_rotor_needs_command" -s v -l verbose -d 'Print more about what rotor does (files, locks)'
+complete -c rotor -n "__fish_rotor_needs_command" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rotor -n "__fish_rotor_needs_command" -s V -l version -d 'Print version'
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "profiles" -d 'List profiles and their health'
@@ -41,12 +41,12 @@ complete -c rotor -n "__fish_rotor_needs_command" -f -a "call" -d 'Send one requ
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
-complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s q -l quiet -d 'Print nothing but results and errors'
-complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s v -l verbose -d 'Print more about what rotor does (files, locks)'
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -f -a "list" -d 'One row per profile: state, cooldown, last error, token expiry, next pick'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -f -a "probe" -d 'Ask the providers how each profile really is (no quota spent) and update the stored state'
@@ -63,13 +63,13 @@ random\t'Uniformly random among the available (`--seed` makes it repeatable)'"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l seed -d 'Seed for the random strategy, for repeatable picks' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
-complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l check -d 'Exit 3 when a listed provider has no available profile'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but results and errors'
-complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more about what rotor does (files, locks)'
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l provider -d 'Only this provider (repeatable)' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l format -d 'Output format' -r -f -a "table\t''
@@ -79,6 +79,7 @@ complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_su
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l token-url -d 'OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l timeout -d 'Longest wait for one probe' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l concurrency -d 'Profiles probed at the same time' -r
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l max-cooldown -d 'Longest cooldown stored from a provider\'s reset time; a later one is capped' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l strategy -d 'Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]' -r -f -a "fill_first\t'First available profile by priority'
 round_robin\t'First available, then it moves to the end of the pool (priorities renumbered)'
 least_used\t'Fewest requests served (`request_count`), ties by priority'
@@ -86,24 +87,24 @@ random\t'Uniformly random among the available (`--seed` makes it repeatable)'"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l seed -d 'Seed for the random strategy, for repeatable picks' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
-complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s q -l quiet -d 'Print nothing but results and errors'
-complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s v -l verbose -d 'Print more about what rotor does (files, locks)'
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from help" -f -a "list" -d 'One row per profile: state, cooldown, last error, token expiry, next pick'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from help" -f -a "probe" -d 'Ask the providers how each profile really is (no quota spent) and update the stored state'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
-complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s q -l quiet -d 'Print nothing but results and errors'
-complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s v -l verbose -d 'Print more about what rotor does (files, locks)'
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -f -a "set" -d 'Put a profile in cooldown until a time or for a duration'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -f -a "clear" -d 'Clear the cooldown of profiles so they are used again'
@@ -111,30 +112,31 @@ complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_see
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l provider -d 'Only look for the profile in this provider' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l until -d 'Cool until this time (RFC 3339, @EPOCH, +DURATION)' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l for -d 'Cool for this long from now (90s, 45m, 2h30m, 1d)' -r
-complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l reason -d 'Why; stored as last_error_message' -r
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l reason -d 'Why; stored as last_error_message (one line, at most 200 characters, no email addresses)' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
-complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l force -d 'Allow a cooldown longer than 30 days'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print nothing but results and errors'
-complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Print more about what rotor does (files, locks)'
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l provider -d 'Only this provider' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
-complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l all -d 'Clear every cooling profile (of --provider, if given)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -s q -l quiet -d 'Print nothing but results and errors'
-complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -s v -l verbose -d 'Print more about what rotor does (files, locks)'
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from help" -f -a "set" -d 'Put a profile in cooldown until a time or for a duration'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Clear the cooldown of profiles so they are used again'
@@ -144,12 +146,12 @@ json\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l seed -d 'Seed for the random strategy and backoff jitter [default: the scenario\'s `seed`, else 0]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
-complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s q -l quiet -d 'Print nothing but results and errors'
-complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s v -l verbose -d 'Print more about what rotor does (files, locks)'
+complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l provider -d 'The provider whose pool serves the request [default: auth.json\'s active_provider, else the only provider]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l model -d 'Model name [default: gpt-5.5 for openai-codex, claude-sonnet-4-5 for anthropic, openrouter/auto for openrouter]' -r
@@ -165,21 +167,24 @@ complete -c rotor -n "__fish_rotor_using_subcommand call" -l attempts -d 'Attemp
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l max-profiles -d 'Most profiles to try in this request [default: every available profile]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l max-wait -d 'Longest single wait for a backoff or Retry-After' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l timeout -d 'Longest silence within one attempt: connecting, awaiting the answer, between chunks' -r
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l max-output -d 'Most answer text taken from one attempt (e.g. 64MiB); past it the request fails (exit 4)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l max-cooldown -d 'Longest cooldown stored from a provider\'s reset time; a later one is capped' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l deadline -d 'Limit for the whole request, all attempts and waits included [default: none]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l base-url -d 'Send every attempt to this base URL instead of the profile\'s (proxies, tests)' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l token-url -d 'OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l trace -d 'Trace of the rotation on stderr' -r -f -a "human\t'One readable line per event'
 json\t'One JSON object per event (JSON Lines)'
 off\t'No trace'"
-complete -c rotor -n "__fish_rotor_using_subcommand call" -l trace-file -d 'Also append the trace as JSON Lines to this file' -r -F
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l trace-file -d 'Also append the trace as JSON Lines to this file (not auth.json or its lock)' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
-complete -c rotor -n "__fish_rotor_using_subcommand call" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l raw -d 'Print the answer\'s bytes as sent even on a terminal (escape sequences included)'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s q -l quiet -d 'Print nothing but results and errors'
-complete -c rotor -n "__fish_rotor_using_subcommand call" -s v -l verbose -d 'Print more about what rotor does (files, locks)'
+complete -c rotor -n "__fish_rotor_using_subcommand call" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call help" -f -a "profiles" -d 'List profiles and their health'
 complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call help" -f -a "cooldown" -d 'Set or clear a profile\'s cooldown by hand, safely while Hermes runs'

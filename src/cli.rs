@@ -44,7 +44,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Seconds to wait for auth.lock before giving up (exit 6)
+    /// Seconds to wait for auth.lock before giving up (exit 6); at most 86400
     #[arg(long, global = true, value_name = "SECS", default_value_t = 15.0)]
     pub lock_timeout: f64,
 
@@ -56,7 +56,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print more about what rotor does (files, locks)
+    /// Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)
     #[arg(short, long, global = true)]
     pub verbose: bool,
 }
@@ -158,6 +158,10 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
 
+    /// Longest cooldown stored from a provider's reset time; a later one is capped
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub max_cooldown: String,
+
     #[command(flatten)]
     pub selection: SelectionArgs,
 }
@@ -205,9 +209,13 @@ pub struct CooldownSetArgs {
     #[arg(long = "for", id = "for_", value_name = "DURATION")]
     pub for_: Option<String>,
 
-    /// Why; stored as last_error_message
+    /// Why; stored as last_error_message (one line, at most 200 characters, no email addresses)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+
+    /// Allow a cooldown longer than 30 days
+    #[arg(long)]
+    pub force: bool,
 
     /// Output format
     #[arg(long, value_name = "FORMAT", default_value = "table")]
@@ -312,6 +320,14 @@ pub struct CallArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub timeout: String,
 
+    /// Most answer text taken from one attempt (e.g. 64MiB); past it the request fails (exit 4)
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    pub max_output: String,
+
+    /// Longest cooldown stored from a provider's reset time; a later one is capped
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub max_cooldown: String,
+
     /// Limit for the whole request, all attempts and waits included [default: none]
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<String>,
@@ -328,7 +344,11 @@ pub struct CallArgs {
     #[arg(long, value_name = "FORMAT", default_value = "human")]
     pub trace: TraceFormat,
 
-    /// Also append the trace as JSON Lines to this file
+    /// Also append the trace as JSON Lines to this file (not auth.json or its lock)
     #[arg(long, value_name = "PATH")]
     pub trace_file: Option<PathBuf>,
+
+    /// Print the answer's bytes as sent even on a terminal (escape sequences included)
+    #[arg(long)]
+    pub raw: bool,
 }

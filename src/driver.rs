@@ -11,12 +11,12 @@ use crate::engine::{
 };
 use crate::error::{Error, Result};
 use crate::events::Sink;
-use crate::http::{AttemptResult, Transport};
-use crate::pool::{AuthType, Profile};
+use crate::http::{AttemptLimits, AttemptResult, Transport};
+use crate::pool::{AuthType, LastStatus, Profile};
 use crate::providers::{self, Api, Credential, Prompt};
 use crate::refresh::{self, RefreshTarget};
 use crate::store::{AuthStore, Document, patch};
-use crate::{sanitize, time};
+use crate::time;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -34,6 +34,17 @@ pub struct CallPlan {
     pub token_url: String,
     /// `--timeout`: the longest silence within one attempt.
     pub timeout: Duration,
+    /// `--max-output` and whether the answer text is kept (`--format json`).
+    pub limits: AttemptLimits,
+}
+
+/// Where the answer goes as it streams in.
+pub trait AnswerSink {
+    /// A piece of the answer text.
+    fn text(&mut self, text: &str);
+    /// The attempt that printed text is over (finished or broken): the answer ends here, before
+    /// the next trace line.
+    fn end(&mut self);
 }
 
 /// How the call ended, with the answer when there is one.
@@ -44,13 +55,13 @@ pub struct CallResult {
     pub response: Option<Value>,
 }
 
-/// Runs one request through the engine. `on_text` receives answer text as it streams in.
+/// Runs one request through the engine. `answer` receives answer text as it streams in.
 pub async fn call(
     store: &AuthStore,
     transport: &Transport,
     plan: &CallPlan,
     sink: &mut dyn Sink,
-    on_text: &mut dyn FnMut(&str),
+    answer: &mut dyn AnswerSink,
 ) -> Result<CallResult> {
     let api = Api::for_provider(&plan.provider);
     let doc = store.load()?;
@@ -110,13 +121,12 @@ pub async fn call(
                     doc.refresh_token(&plan.provider, &attempt.profile.id)
                         .map(str::to_owned),
                 );
-                let budget = match engine.deadline() {
-                    Some(deadline) => plan
-                        .timeout
-                        .min(Duration::from_secs_f64((deadline - time::now()).max(0.0))),
-                    None => plan.timeout,
-                };
-                let (outcome, answer) = attempt_once(
+                // The silence between bytes is bounded by the client's read timeout; only a
+                // deadline bounds the attempt as a whole.
+                let budget = engine
+                    .deadline()
+                    .map(|deadline| Duration::from_secs_f64((deadline - time::now()).max(0.0)));
+                let (outcome, completed) = attempt_once(
                     transport,
                     api,
                     plan,
@@ -124,10 +134,10 @@ pub async fn call(
                     &attempt.profile.id,
                     &session_id,
                     budget,
-                    on_text,
+                    answer,
                 )
                 .await?;
-                response = answer;
+                response = completed;
                 engine.on_outcome(outcome, time::now())?
             }
         };
@@ -146,9 +156,12 @@ async fn attempt_once(
     doc: &Document,
     id: &str,
     session_id: &str,
-    budget: Duration,
-    on_text: &mut dyn FnMut(&str),
+    budget: Option<Duration>,
+    answer: &mut dyn AnswerSink,
 ) -> Result<(Outcome, Option<Value>)> {
+    // A server may echo what it was sent (or what it knows of the account) in an error body:
+    // no secret or email of the pool reaches an event, the trace or `last_error_message`.
+    let redactor = doc.redactor();
     let profile: Option<Profile> = doc
         .profiles(&plan.provider)
         .and_then(|ps| ps.into_iter().find(|p| p.id == id));
@@ -160,20 +173,11 @@ async fn attempt_once(
             &[] as &[(&str, &str)],
             r#"{"error":{"message":"the profile has no access token any more"}}"#,
             time::now(),
+            &redactor,
         );
         return Ok((outcome, None));
     };
-    let base_url = plan
-        .base_url
-        .clone()
-        .or_else(|| profile.base_url.clone())
-        .or_else(|| providers::default_base_url(&plan.provider).map(str::to_owned))
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "no base URL for provider {}: the entry has no base_url; pass --base-url",
-                plan.provider
-            ))
-        })?;
+    let base_url = base_url_for(plan, doc, &profile)?;
     let credential = Credential {
         token,
         auth_type: profile.auth_type,
@@ -185,88 +189,102 @@ async fn attempt_once(
             AuthType::ApiKey => None,
         },
     };
-    // A server may echo what it was sent (or what it knows of the account) in an error body:
-    // those words never reach an event, the trace or auth.json's `last_error_message`.
-    let secrets = profile_secrets(doc, &plan.provider, &profile, token);
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let request = providers::build_request(api, &base_url, credential, &plan.prompt, session_id);
     let mut output_started = false;
     let mut forward = |text: &str| {
         output_started = true;
-        on_text(text);
+        answer.text(text);
     };
-    let result = tokio::time::timeout(budget, transport.attempt(api, &request, &mut forward)).await;
+    let sent = transport.attempt(api, &request, plan.limits, &mut forward);
+    let result = match budget {
+        Some(budget) => tokio::time::timeout(budget, sent).await.ok(),
+        None => Some(sent.await),
+    };
+    if output_started {
+        answer.end();
+    }
     let now = time::now();
     Ok(match result {
-        Err(_elapsed) => (
+        None => (
             Outcome::Failure(classify_transport(
                 crate::engine::TransportFailure::Timeout,
                 output_started,
+                Some("the --deadline passed during the attempt"),
+                &redactor,
             )),
             None,
         ),
-        Ok(AttemptResult::Completed { response, .. }) => (Outcome::Success, Some(response)),
-        Ok(AttemptResult::HttpError {
+        Some(AttemptResult::Completed { response }) => (Outcome::Success, Some(response)),
+        Some(AttemptResult::HttpError {
             status,
             headers,
             body,
-        }) => {
-            let body = sanitize::redact(&body, &secrets);
-            let outcome = classify_response(Some(status), &headers, &body, now);
-            (redact_outcome(outcome, &secrets), None)
-        }
-        Ok(AttemptResult::StreamFailed {
+        }) => (
+            classify_response(Some(status), &headers, &body, now, &redactor),
+            None,
+        ),
+        Some(AttemptResult::StreamFailed {
             status,
             body,
             output_started,
         }) => {
-            let body = sanitize::redact(&body, &secrets);
-            let outcome = match classify_response(Some(status), &[] as &[(&str, &str)], &body, now)
-            {
+            let outcome = match classify_response(
+                Some(status),
+                &[] as &[(&str, &str)],
+                &body,
+                now,
+                &redactor,
+            ) {
                 Outcome::Failure(f) if output_started => Outcome::Failure(f.after_output()),
                 other => other,
             };
-            (redact_outcome(outcome, &secrets), None)
+            (outcome, None)
         }
-        Ok(AttemptResult::Transport {
+        Some(AttemptResult::Transport {
             kind,
             output_started,
-            ..
+            detail,
         }) => (
-            Outcome::Failure(classify_transport(kind, output_started)),
+            Outcome::Failure(classify_transport(
+                kind,
+                output_started,
+                Some(&detail),
+                &redactor,
+            )),
             None,
         ),
     })
 }
 
-/// What must never be repeated from a server's answer about `profile`: its access and refresh
-/// tokens and its email address (the label when it is one, and the token's `email` claim).
-pub fn profile_secrets(
-    doc: &Document,
-    provider: &str,
-    profile: &Profile,
-    token: &str,
-) -> Vec<String> {
-    let mut secrets = vec![token.to_string()];
-    secrets.extend(doc.refresh_token(provider, &profile.id).map(str::to_owned));
-    if profile.label.contains('@') {
-        secrets.push(profile.label.clone());
+/// Where an attempt for `profile` goes: `--base-url`, else the entry's `base_url`, else the
+/// provider's. The flag was checked when the command started; a stored URL is checked here,
+/// before a credential is sent to it (https, or http to loopback only).
+fn base_url_for(plan: &CallPlan, doc: &Document, profile: &Profile) -> Result<String> {
+    if let Some(url) = &plan.base_url {
+        return Ok(url.clone());
     }
-    secrets.extend(profile.claims.as_ref().and_then(|c| c.email.clone()));
-    secrets
-}
-
-/// Redacts the text a classified failure kept from the body (it may have been JSON-escaped in
-/// the body, so the raw redaction alone is not enough).
-fn redact_outcome(outcome: Outcome, secrets: &[&str]) -> Outcome {
-    match outcome {
-        Outcome::Failure(mut f) => {
-            f.message = f.message.map(|m| sanitize::redact(&m, secrets));
-            f.error_type = f.error_type.map(|t| sanitize::redact(&t, secrets));
-            Outcome::Failure(f)
-        }
-        other => other,
+    let stored = profile.base_url.as_deref();
+    let url = stored
+        .or_else(|| providers::default_base_url(&plan.provider))
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "no base URL for provider {}: the entry has no base_url; pass --base-url",
+                plan.provider
+            ))
+        })?;
+    if stored.is_some() {
+        crate::http::check_credential_url(url).map_err(|why| Error::Schema {
+            path: doc.path().to_path_buf(),
+            place: format!(
+                "credential_pool.{}, entry {} (profile {}), base_url",
+                crate::sanitize::one_line(&plan.provider, 40),
+                crate::selector::describe(profile),
+                profile.hash
+            ),
+            expected: format!("a URL credentials may be sent to: {why}"),
+        })?;
     }
+    Ok(url.to_string())
 }
 
 /// Writes a step's effects to auth.json in one locked read-modify-write, patching the entries
@@ -284,7 +302,9 @@ fn persist(store: &AuthStore, provider: &str, effects: &[Effect]) -> Result<()> 
 }
 
 /// Writes one engine effect into `doc` the way Hermes writes the same state. An entry removed
-/// meanwhile is skipped: there is nothing left to mark.
+/// meanwhile is skipped: there is nothing left to mark. So is any change to an entry that is
+/// dead on disk, except another dead mark: only a re-login (which rewrites the entry) undoes
+/// `dead`, never a success, a cooldown or a probe of rotor's.
 pub fn write_effect(doc: &mut Document, provider: &str, effect: &Effect) -> Result<()> {
     let id = effect.profile_id();
     let Some(current) = doc
@@ -293,6 +313,10 @@ pub fn write_effect(doc: &mut Document, provider: &str, effect: &Effect) -> Resu
     else {
         return Ok(());
     };
+    let dead = current.status.last_status == Some(LastStatus::Dead);
+    if dead && matches!(effect, Effect::MarkOk { .. } | Effect::MarkExhausted { .. }) {
+        return Ok(());
+    }
     match effect {
         Effect::MarkOk { at, .. } => {
             doc.set_fields(provider, id, patch::success(*at, current.request_count + 1))

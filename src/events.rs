@@ -70,6 +70,8 @@ pub enum EventKind {
         until: Epoch,
         source: ResetSource,
         reason: String,
+        /// The provider's hint lay beyond `--max-cooldown`, and `until` is the cap.
+        capped: bool,
     },
     ProfileRotation {
         from_profile: String,
@@ -237,11 +239,13 @@ impl Event {
                 until,
                 source,
                 reason,
+                capped,
             } => {
                 obj.str(key!("profile"), profile);
                 obj.time(key!("until"), *until, false);
                 obj.str(key!("source"), source.as_str());
                 obj.str(key!("reason"), reason);
+                obj.bool(key!("capped"), *capped);
             }
             EventKind::ProfileRotation {
                 from_profile,
@@ -340,6 +344,11 @@ impl<'a> JsonObject<'a> {
         self.out.push('"');
         push_rfc3339(self.out, at, millis);
         self.out.push('"');
+    }
+
+    fn bool(&mut self, key: &str, value: bool) {
+        self.key(key);
+        self.out.push_str(if value { "true" } else { "false" });
     }
 
     fn uint(&mut self, key: &str, value: u64) {
@@ -526,15 +535,21 @@ pub fn human_line(event: &Event, profiles: &[Profile]) -> String {
             until,
             source,
             reason,
+            capped,
         } => (
             "cooldown",
             format!(
-                "{} {} until {} ({}, source {})",
+                "{} {} until {} ({}, source {}{})",
                 name(profile),
                 sanitize::one_line(reason, 40),
                 rfc3339_s(*until),
                 relative(*until, event.at),
                 source.as_str(),
+                if *capped {
+                    "; the provider's hint was later, capped by --max-cooldown"
+                } else {
+                    ""
+                },
             ),
         ),
         EventKind::ProfileRotation {
@@ -714,8 +729,9 @@ mod tests {
                     until: AT,
                     source: ResetSource::Ttl,
                     reason: "billing".into(),
+                    capped: false,
                 },
-                vec!["event", "profile", "until", "source", "reason"],
+                vec!["event", "profile", "until", "source", "reason", "capped"],
             ),
             (
                 EventKind::RequestEnd {
@@ -791,6 +807,7 @@ mod tests {
                 until: 1795842030.64,
                 source: ResetSource::RetryAfter,
                 reason: tricky.into(),
+                capped: true,
             },
             EventKind::ProfileRotation {
                 from_profile: "a".into(),

@@ -1,6 +1,10 @@
 //! The real transport of `rotor call`: reqwest over rustls on tokio. It sends one attempt,
 //! streams answer text to the caller as it arrives, and reports what happened in terms the
 //! classifier understands. It decides nothing about retries.
+//!
+//! Where credentials may go: no client of rotor follows a redirect (a 3xx is answered as it
+//! is, and classified as a rejected request naming its `Location`), and a credential is only
+//! ever sent over `https`, or plain `http` to a loopback address ([`check_credential_url`]).
 
 use crate::engine::TransportFailure;
 use crate::providers::{Api, Chunk, HttpRequest, StreamDecoder};
@@ -21,7 +25,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 #[derive(Debug)]
 pub enum AttemptResult {
     /// The provider finished the answer.
-    Completed { response: Value, text: String },
+    Completed { response: Value },
     /// A non-2xx answer.
     HttpError {
         status: u16,
@@ -55,7 +59,13 @@ impl Transport {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config()?)
+            // reqwest's default policy follows up to ten redirects and strips only
+            // `Authorization`: an `x-api-key` or a refresh-token form would travel on to
+            // wherever the server points. rotor follows none.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout)
+            // Per read, reset by every byte that arrives: the longest silence, not a cap on a
+            // long answer that keeps streaming.
             .read_timeout(timeout)
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
@@ -67,11 +77,13 @@ impl Transport {
     }
 
     /// Sends `request` and reads the answer as `api` streams it, calling `on_text` for every
-    /// text delta as soon as it arrives.
+    /// text delta as soon as it arrives. At most `limits.max_output` bytes of text are taken;
+    /// past that the attempt fails (after output).
     pub async fn attempt(
         &self,
         api: Api,
         request: &HttpRequest,
+        limits: AttemptLimits,
         mut on_text: impl FnMut(&str),
     ) -> AttemptResult {
         let mut builder = self
@@ -84,7 +96,7 @@ impl Transport {
         }
         let mut response = match builder.send().await {
             Ok(response) => response,
-            Err(e) => return transport_failure(&e, false),
+            Err(e) => return transport_failure(&e, false, &request.url),
         };
         let status = response.status().as_u16();
         if !response.status().is_success() {
@@ -96,8 +108,9 @@ impl Transport {
                 body,
             };
         }
-        let mut decoder = StreamDecoder::new(api);
+        let mut decoder = StreamDecoder::new(api, limits.keep_text);
         let mut output_started = false;
+        let mut output_bytes: u64 = 0;
         let mut ended = false;
         while !ended {
             let chunks = match response.chunk().await {
@@ -106,18 +119,28 @@ impl Transport {
                     ended = true;
                     decoder.finish()
                 }
-                Err(e) => return transport_failure(&e, output_started),
+                Err(e) => return transport_failure(&e, output_started, &request.url),
             };
             for chunk in chunks {
                 match chunk {
                     Chunk::Text(text) => {
+                        output_bytes += text.len() as u64;
+                        if output_bytes > limits.max_output {
+                            return AttemptResult::Transport {
+                                kind: TransportFailure::OutputCapped,
+                                output_started,
+                                detail: format!(
+                                    "more than {} bytes of answer text",
+                                    limits.max_output
+                                ),
+                            };
+                        }
                         output_started = true;
                         on_text(&text);
                     }
                     Chunk::Done => {
                         return AttemptResult::Completed {
                             response: decoder.response(),
-                            text: decoder.text().to_string(),
                         };
                     }
                     Chunk::Failed { status, body } => {
@@ -136,6 +159,16 @@ impl Transport {
             detail: "the stream ended before the answer was complete".into(),
         }
     }
+}
+
+/// Bounds of one attempt's answer.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptLimits {
+    /// Most bytes of answer text taken (`--max-output`).
+    pub max_output: u64,
+    /// Whether the text is also kept to build the final response object (`--format json`);
+    /// without it memory stays flat however long the answer.
+    pub keep_text: bool,
 }
 
 /// The TLS settings reqwest would build for itself (ring, TLS 1.2 and 1.3, SNI, ALPN
@@ -233,7 +266,7 @@ pub async fn read_bounded(response: &mut reqwest::Response) -> String {
     String::from_utf8_lossy(&body).into_owned()
 }
 
-fn transport_failure(error: &reqwest::Error, output_started: bool) -> AttemptResult {
+fn transport_failure(error: &reqwest::Error, output_started: bool, url: &str) -> AttemptResult {
     let kind = if error.is_timeout() {
         TransportFailure::Timeout
     } else if error.is_connect() {
@@ -245,7 +278,7 @@ fn transport_failure(error: &reqwest::Error, output_started: bool) -> AttemptRes
     AttemptResult::Transport {
         kind,
         output_started,
-        detail: describe(error),
+        detail: format!("{}: {}", display_url(url), describe(error)),
     }
 }
 
@@ -258,11 +291,68 @@ pub fn describe(error: &reqwest::Error) -> String {
     }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        // hyper and reqwest repeat their cause's words in their own message at times.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
+}
+
+/// A URL as rotor shows it: scheme, host, port and path, without user info, query or
+/// fragment (where tokens hide). Text that is not a URL is shown on one bounded line.
+pub fn display_url(text: &str) -> String {
+    match reqwest::Url::parse(text.trim()) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            crate::sanitize::one_line(url.as_str(), 200)
+        }
+        Err(_) => crate::sanitize::one_line(text, 100),
+    }
+}
+
+/// Checks a URL rotor is about to send a credential to: it must be `https`, or `http` to a
+/// loopback address (a local proxy, a test server). The error says why, for the operator.
+pub fn check_credential_url(text: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| {
+        format!(
+            "`{}` is not a URL ({e})",
+            crate::sanitize::one_line(text, 100)
+        )
+    })?;
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if url.host().is_some_and(is_loopback) => Ok(url),
+        "http" => Err(format!(
+            "{} is plain http to a host that is not loopback: rotor sends credentials only \
+             over https (or http to 127.0.0.1, ::1 or localhost)",
+            display_url(text)
+        )),
+        "https" => Err(format!("{} has no host", display_url(text))),
+        other => Err(format!(
+            "{} uses `{}`: expected an https URL (or http to a loopback address)",
+            display_url(text),
+            crate::sanitize::one_line(other, 20)
+        )),
+    }
+}
+
+fn is_loopback(host: url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.');
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+    }
 }
 
 /// Response headers as owned (name, value) pairs for the classifier; values that are not UTF-8

@@ -23,6 +23,7 @@ pub mod selector;
 pub mod simulate;
 pub mod store;
 pub mod time;
+pub mod units;
 
 use cli::{Cli, Command, CooldownCommand, ProfilesCommand};
 use commands::Context;
@@ -49,5 +50,5 @@ pub fn print_error(error: &Error) {
         text.push_str(&format!(": {cause}"));
         source = cause.source();
     }
-    eprintln!("{text}");
+    commands::eprint_line(&text);
 }

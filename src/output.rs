@@ -24,13 +24,7 @@ impl Style {
     }
 }
 
-/// Makes text from outside (server messages, labels) safe for a terminal: control characters,
-/// including ESC, become `?`, so a hostile body cannot move the cursor or recolor the screen.
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() && c != ' ' { '?' } else { c })
-        .collect()
-}
+pub use crate::sanitize::cell as sanitize;
 
 /// Cuts `text` to at most `max` characters, ending with `…` when cut.
 pub fn truncate(text: &str, max: usize) -> String {
@@ -208,7 +202,7 @@ fn provider_heading(p: &ProviderReport, now: Epoch) -> String {
     };
     format!(
         "{}: {}/{} available, strategy {}, {next}",
-        p.provider,
+        sanitize(&p.provider),
         p.available,
         p.total,
         p.strategy.as_str()
@@ -316,9 +310,12 @@ pub fn pool_prometheus(report: &PoolReport) -> String {
     out
 }
 
-/// Escapes a Prometheus label value: backslash, double quote and newline.
+/// A Prometheus label value: made safe for a terminal first (a provider name or plan comes
+/// from a file or a token), then escaped as the exposition format requires (backslash, double
+/// quote, newline).
 fn label_value(text: &str) -> String {
-    text.replace('\\', "\\\\")
+    sanitize(text)
+        .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
@@ -329,7 +326,7 @@ mod tests {
 
     #[test]
     fn sanitize_neutralises_terminal_escapes() {
-        assert_eq!(sanitize("ok \x1b[31mred\x07\n"), "ok ?[31mred??");
+        assert_eq!(sanitize("ok \x1b[31mred\x07\n"), "ok ?red??");
     }
 
     #[test]
@@ -340,6 +337,7 @@ mod tests {
 
     #[test]
     fn prometheus_label_values_are_escaped() {
-        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(label_value("a\"b\\c"), "a\\\"b\\\\c");
+        assert_eq!(label_value("x\ny\x1b[2J\u{202e}z"), "x?y?z");
     }
 }

@@ -10,11 +10,13 @@
 //! a 401 `token_revoked` or a 429 `usage_limit_reached` means.
 
 use crate::engine::{
-    Class, Effect, Outcome, RefreshResult, ResetSource, classify_response, classify_transport,
+    Class, Effect, MESSAGE_MAX_CHARS, Outcome, RefreshResult, ResetHint, ResetSource,
+    classify_response, classify_transport,
 };
-use crate::http::{describe, header_pairs, read_bounded};
+use crate::http::{describe, display_url, header_pairs, read_bounded};
 use crate::pool::{AuthType, LastStatus, Profile, exhausted_ttl};
 use crate::providers::{self, Api};
+use crate::sanitize::Redactor;
 use crate::time::{self, Epoch};
 use serde::Serialize;
 use serde_json::Value;
@@ -63,6 +65,10 @@ pub struct ProbeResult {
     pub until: Option<Epoch>,
     /// Sanitised detail for a person.
     pub detail: Option<String>,
+    /// Whether what the probe found was written to auth.json. `false` when it changed nothing,
+    /// and when the entry's status changed on disk while the probe ran (the probe's verdict is
+    /// stale then, and is not written over what another writer decided).
+    pub written: bool,
 }
 
 fn opt_ts<S: serde::Serializer>(at: &Option<Epoch>, s: S) -> Result<S::Ok, S::Error> {
@@ -86,6 +92,8 @@ pub enum Change {
 pub struct ProbeSettings {
     pub base_url: Option<String>,
     pub timeout: Duration,
+    /// `--max-cooldown`: the longest cooldown a probe stores.
+    pub max_cooldown_s: f64,
 }
 
 impl ProbeResult {
@@ -96,6 +104,7 @@ impl ProbeResult {
             used_percent: None,
             until: None,
             detail,
+            written: false,
         }
     }
 }
@@ -129,8 +138,11 @@ pub async fn send(
         .or_else(|| profile.base_url.clone())
         .or_else(|| providers::default_base_url(&profile.provider).map(str::to_owned))
         .ok_or_else(|| "no base URL: the entry has none; pass --base-url".to_string())?;
+    let url = probe_url(&profile.provider, &base);
+    // The token goes only over https, or plain http to loopback.
+    crate::http::check_credential_url(&url).map_err(|why| format!("not probed: {why}"))?;
     let mut request = client
-        .get(probe_url(&profile.provider, &base))
+        .get(&url)
         .timeout(settings.timeout)
         .header("accept", "application/json")
         .header("user-agent", concat!("rotor/", env!("CARGO_PKG_VERSION")));
@@ -157,42 +169,46 @@ pub async fn send(
         }
         (Api::ChatCompletions, _) => request.bearer_auth(token),
     };
-    let mut response = request.send().await.map_err(|e| describe(&e))?;
+    let mut response = request
+        .send()
+        .await
+        .map_err(|e| format!("{}: {}", display_url(&url), describe(&e)))?;
     let status = response.status().as_u16();
     let headers = header_pairs(response.headers());
-    // A server may echo the token or the account's email in an error body: never pass it on.
-    let mut secrets = vec![token];
-    if profile.label.contains('@') {
-        secrets.push(&profile.label);
-    }
-    if let Some(email) = profile.claims.as_ref().and_then(|c| c.email.as_deref()) {
-        secrets.push(email);
-    }
-    let body = crate::sanitize::redact(&read_bounded(&mut response).await, &secrets);
+    // Raw: the judge decodes and redacts what it keeps of it.
+    let body = read_bounded(&mut response).await;
     Ok((status, headers, body))
 }
 
-/// Judges one probe answer for `profile` at `now`: the verdict, and the change to store.
-pub fn judge(profile: &Profile, answer: Answer, now: Epoch) -> (ProbeResult, Option<Change>) {
+/// Judges one probe answer for `profile` at `now`: the verdict, and the change to store. Text
+/// kept from the answer goes through `redactor`, like everything a server says.
+pub fn judge(
+    profile: &Profile,
+    answer: Answer,
+    now: Epoch,
+    redactor: &Redactor,
+    max_cooldown_s: f64,
+) -> (ProbeResult, Option<Change>) {
     let (status, headers, body) = match answer {
         Ok(answer) => answer,
         Err(detail) => {
-            let failure = classify_transport(crate::engine::TransportFailure::Connect, false);
-            let detail = format!(
-                "{}: {}",
-                failure.message.unwrap_or_default(),
-                crate::sanitize::one_line(&detail, 200)
+            let failure = classify_transport(
+                crate::engine::TransportFailure::Connect,
+                false,
+                Some(&detail),
+                redactor,
             );
             return (
-                ProbeResult::new(Verdict::Unreachable, None, Some(detail)),
+                ProbeResult::new(Verdict::Unreachable, None, failure.message),
                 None,
             );
         }
     };
     if (200..300).contains(&status) {
-        return judge_success(profile, &body, now);
+        return judge_success(profile, &body, now, max_cooldown_s);
     }
-    let Outcome::Failure(failure) = classify_response(Some(status), &headers, &body, now) else {
+    let Outcome::Failure(failure) = classify_response(Some(status), &headers, &body, now, redactor)
+    else {
         return (
             ProbeResult::new(Verdict::Healthy, Some(status), None),
             clear_if_cooling(profile),
@@ -223,23 +239,20 @@ pub fn judge(profile: &Profile, answer: Answer, now: Epoch) -> (ProbeResult, Opt
             )
         }
         Class::RateLimit | Class::Billing | Class::Auth => {
-            let (until, reset_at, source) = match failure.reset {
-                Some(hint) if hint.at > now => (hint.at, Some(hint.at), hint.source),
-                _ => (
-                    now + exhausted_ttl(Some(i64::from(status))),
-                    None,
-                    ResetSource::Ttl,
-                ),
-            };
-            let effect = Effect::MarkExhausted {
-                profile_id: profile.id.clone(),
-                at: now,
-                code: Some(status),
+            let effect = Effect::cooldown(
+                profile.id.clone(),
+                now,
+                Some(status),
                 reason,
-                message: failure.message.clone(),
-                reset_at,
-                until,
-                source,
+                failure.message.clone(),
+                failure.reset,
+                max_cooldown_s,
+            );
+            let Effect::MarkExhausted { until, .. } = effect else {
+                return (
+                    ProbeResult::new(Verdict::Unreachable, Some(status), detail),
+                    None,
+                );
             };
             let verdict = if failure.class == Class::RateLimit {
                 Verdict::Exhausted
@@ -259,7 +272,12 @@ pub fn judge(profile: &Profile, answer: Answer, now: Epoch) -> (ProbeResult, Opt
     }
 }
 
-fn judge_success(profile: &Profile, body: &str, now: Epoch) -> (ProbeResult, Option<Change>) {
+fn judge_success(
+    profile: &Profile,
+    body: &str,
+    now: Epoch,
+    max_cooldown_s: f64,
+) -> (ProbeResult, Option<Change>) {
     if Api::for_provider(&profile.provider) != Api::CodexResponses {
         return (
             ProbeResult::new(Verdict::Healthy, Some(200), None),
@@ -272,9 +290,11 @@ fn judge_success(profile: &Profile, body: &str, now: Epoch) -> (ProbeResult, Opt
         .iter()
         .filter_map(|key| {
             let window = &limits[*key];
-            let used = window["used_percent"].as_f64()?;
+            let used = window["used_percent"].as_f64().filter(|u| u.is_finite())?;
             let reset = time::parse_stored_timestamp(&window["reset_at"])
-                .or_else(|| window["reset_after_seconds"].as_f64().map(|s| now + s));
+                .or_else(|| window["reset_after_seconds"].as_f64().map(|s| now + s))
+                // A time outside 1970–9999 is no plan: the TTL applies.
+                .filter(|at| at.is_finite() && (0.0..=time::MAX_EPOCH).contains(at));
             Some((used, reset))
         })
         .collect();
@@ -297,20 +317,25 @@ fn judge_success(profile: &Profile, body: &str, now: Epoch) -> (ProbeResult, Opt
     let mut result = ProbeResult::new(Verdict::Healthy, Some(200), None);
     result.used_percent = Some(used);
     match blocked_until {
-        Some(until) => {
+        Some(blocked_until) => {
+            let effect = Effect::cooldown(
+                profile.id.clone(),
+                now,
+                Some(429),
+                "usage_limit_reached".into(),
+                Some(format!("usage window at {used}% (rotor probe)")),
+                Some(ResetHint {
+                    at: blocked_until,
+                    source: ResetSource::ResetsAt,
+                }),
+                max_cooldown_s,
+            );
+            let Effect::MarkExhausted { until, .. } = effect else {
+                return (result, None);
+            };
             result.verdict = Verdict::Exhausted;
             result.until = Some(until);
             result.detail = Some(format!("usage at {used}% until {}", time::rfc3339_s(until)));
-            let effect = Effect::MarkExhausted {
-                profile_id: profile.id.clone(),
-                at: now,
-                code: Some(429),
-                reason: "usage_limit_reached".into(),
-                message: Some(format!("usage window at {used}% (rotor probe)")),
-                reset_at: Some(until),
-                until,
-                source: ResetSource::ResetsAt,
-            };
             (result, Some(Change::Mark(effect)))
         }
         None => (result, clear_if_cooling(profile)),
@@ -349,6 +374,7 @@ pub fn refresh_failed(
     profile: &Profile,
     result: &RefreshResult,
     now: Epoch,
+    redactor: &Redactor,
 ) -> Option<(ProbeResult, Option<Change>)> {
     let RefreshResult::Failed {
         dead,
@@ -358,12 +384,12 @@ pub fn refresh_failed(
     else {
         return None;
     };
-    let detail = Some(format!(
-        "token refresh failed{}",
-        message
-            .as_deref()
-            .map(|m| format!(": {}", crate::sanitize::one_line(m, 200)))
-            .unwrap_or_default()
+    let detail = Some(redactor.clean(
+        &format!(
+            "token refresh failed{}",
+            message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+        ),
+        MESSAGE_MAX_CHARS,
     ));
     if !dead {
         return Some((ProbeResult::new(Verdict::Unreachable, None, detail), None));
@@ -385,6 +411,8 @@ pub fn refresh_failed(
 mod tests {
     use super::*;
     use crate::pool::tests::profile;
+
+    const MAX: f64 = crate::engine::DEFAULT_MAX_COOLDOWN_S;
 
     #[test]
     fn probe_urls() {
@@ -416,7 +444,7 @@ mod tests {
     #[test]
     fn full_window_means_exhausted_until_its_reset() {
         let p = profile("a", 0);
-        let (result, change) = judge(&p, usage(100.0, 40.0), 1000.0);
+        let (result, change) = judge(&p, usage(100.0, 40.0), 1000.0, &Redactor::new(), MAX);
         assert_eq!(
             (result.verdict, result.until, result.used_percent),
             (Verdict::Exhausted, Some(2000.0), Some(100.0))
@@ -424,16 +452,19 @@ mod tests {
         assert!(
             matches!(change, Some(Change::Mark(Effect::MarkExhausted { until, .. })) if until == 2000.0)
         );
-        let (result, _) = judge(&p, usage(100.0, 100.0), 1000.0);
+        let (result, _) = judge(&p, usage(100.0, 100.0), 1000.0, &Redactor::new(), MAX);
         assert_eq!(result.until, Some(6000.0), "the later of two full windows");
     }
 
     #[test]
     fn healthy_clears_only_a_cooldown() {
         let mut p = profile("a", 0);
-        assert_eq!(judge(&p, usage(10.0, 20.0), 1000.0).1, None);
+        assert_eq!(
+            judge(&p, usage(10.0, 20.0), 1000.0, &Redactor::new(), MAX).1,
+            None
+        );
         p.status.last_status = Some(LastStatus::Exhausted);
-        let (result, change) = judge(&p, usage(10.0, 20.0), 1000.0);
+        let (result, change) = judge(&p, usage(10.0, 20.0), 1000.0, &Redactor::new(), MAX);
         assert_eq!(
             (result.verdict, change),
             (Verdict::Healthy, Some(Change::Clear))
@@ -448,15 +479,20 @@ mod tests {
             vec![],
             r#"{"error":{"code":"token_revoked"}}"#.to_string(),
         ));
-        assert_eq!(judge(&p, revoked, 0.0).0.verdict, Verdict::Dead);
+        assert_eq!(
+            judge(&p, revoked, 0.0, &Redactor::new(), MAX).0.verdict,
+            Verdict::Dead
+        );
         let server = Ok((503, vec![], "<html>".to_string()));
-        let (result, change) = judge(&p, server, 0.0);
+        let (result, change) = judge(&p, server, 0.0, &Redactor::new(), MAX);
         assert_eq!(
             (result.verdict, result.status, change),
             (Verdict::Unreachable, Some(503), None)
         );
         assert_eq!(
-            judge(&p, Err("refused".into()), 0.0).0.verdict,
+            judge(&p, Err("refused".into()), 0.0, &Redactor::new(), MAX)
+                .0
+                .verdict,
             Verdict::Unreachable
         );
     }

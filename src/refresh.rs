@@ -7,8 +7,9 @@
 //! Otherwise the token endpoint is called (bounded to 10 s, the one network call allowed under
 //! the lock) and the new pair is persisted before the lock is released.
 
-use crate::engine::RefreshResult;
+use crate::engine::{CODE_MAX_CHARS, MESSAGE_MAX_CHARS, RefreshResult};
 use crate::error::Result;
+use crate::sanitize::Redactor;
 use crate::store::AuthStore;
 use crate::time;
 use serde_json::Value;
@@ -73,7 +74,8 @@ pub async fn refresh(
             )),
         });
     }
-    let tokens = match post_refresh(client, target.token_url, &refresh_token).await {
+    let redactor = doc.redactor();
+    let tokens = match post_refresh(client, target.token_url, &refresh_token, &redactor).await {
         Ok(tokens) => tokens,
         Err(failed) => return Ok(failed),
     };
@@ -106,11 +108,14 @@ async fn post_refresh(
     client: &reqwest::Client,
     token_url: &str,
     refresh_token: &str,
+    redactor: &Redactor,
 ) -> Result<Tokens, RefreshResult> {
+    // Whatever the endpoint says is cleaned like any server text: it may echo the refresh
+    // token it was sent, and a 5,000-character error must not be stored whole.
     let failed = |dead: bool, reason: &str, message: String| RefreshResult::Failed {
         dead,
-        reason: Some(reason.to_string()),
-        message: Some(message),
+        reason: Some(redactor.clean(reason, CODE_MAX_CHARS)),
+        message: Some(redactor.clean(&message, MESSAGE_MAX_CHARS)),
     };
     let form = format!(
         "grant_type=refresh_token&refresh_token={}&client_id={}",
@@ -131,11 +136,28 @@ async fn post_refresh(
             return Err(failed(
                 false,
                 "refresh_unreachable",
-                crate::http::describe(&e),
+                format!(
+                    "{}: {}",
+                    crate::http::display_url(token_url),
+                    crate::http::describe(&e)
+                ),
             ));
         }
     };
     let status = response.status().as_u16();
+    if (300..400).contains(&status) {
+        // Never re-sent: the refresh token must not travel to wherever the endpoint points.
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| crate::http::display_url(&String::from_utf8_lossy(l.as_bytes())))
+            .unwrap_or_else(|| "no Location".into());
+        return Err(failed(
+            false,
+            "refresh_redirected",
+            format!("the token endpoint redirected to {location}; rotor follows no redirects"),
+        ));
+    }
     let body = crate::http::read_bounded(&mut response).await;
     let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     if status == 200 {
@@ -174,18 +196,14 @@ async fn post_refresh(
         ),
         _ => (None, None),
     };
-    // The endpoint may echo the refresh token it was sent: never pass it on.
-    let code = crate::sanitize::redact(code.unwrap_or("refresh_failed"), &[refresh_token]);
+    let code = code.unwrap_or("refresh_failed");
     let message = format!(
         "token refresh failed with HTTP {status}{}",
-        message
-            .map(|m| format!(": {}", crate::output::sanitize(m)))
-            .unwrap_or_default()
+        message.map(|m| format!(": {m}")).unwrap_or_default()
     );
-    let message = crate::sanitize::redact(&message, &[refresh_token]);
     // A 401/403 from the token endpoint means the refresh token itself is no good.
-    let dead = DEAD_GRANT_CODES.contains(&code.as_str()) || status == 401 || status == 403;
-    Err(failed(dead, &code, message))
+    let dead = DEAD_GRANT_CODES.contains(&code) || status == 401 || status == 403;
+    Err(failed(dead, code, message))
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value.

@@ -8,7 +8,11 @@ use serde_json::Value;
 pub type Epoch = f64;
 
 /// Values above this are epoch milliseconds, as Hermes decides (`> 1e12`).
-const MILLIS_THRESHOLD: f64 = 1_000_000_000_000.0;
+pub const MILLIS_THRESHOLD: f64 = 1_000_000_000_000.0;
+
+/// 9999-12-31T23:59:59Z: the last instant rotor takes from a server or writes to a file. Later
+/// times are lies or bugs, and a stored one would read back as milliseconds beyond 1e12.
+pub const MAX_EPOCH: Epoch = 253_402_300_799.0;
 
 /// The current time from the system clock. Only drivers call this; the engine never does.
 pub fn now() -> Epoch {
@@ -94,9 +98,23 @@ pub fn parse_time_arg(text: &str, now: Epoch) -> Result<Epoch, String> {
     parse_timestamp_text(raw).ok_or_else(|| format!("invalid time `{text}`: {expected}"))
 }
 
+/// The longest DURATION rotor accepts: ten years. Nothing rotor waits for or cools lasts
+/// longer, and a bound keeps every later conversion (to `Duration`, to a stored epoch) exact.
+pub const MAX_DURATION_S: f64 = 3650.0 * 86_400.0;
+
 /// Parses a DURATION argument: `90`, `90s`, `500ms`, `5m`, `2h30m`, `1d`, `1.5h`.
-/// A bare number is seconds. Returns seconds.
+/// A bare number is seconds. Returns seconds, at most [`MAX_DURATION_S`].
 pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let seconds = parse_duration_unbounded(text)?;
+    if seconds > MAX_DURATION_S {
+        return Err(format!(
+            "invalid duration `{text}`: at most 3650d (ten years)"
+        ));
+    }
+    Ok(seconds)
+}
+
+fn parse_duration_unbounded(text: &str) -> Result<f64, String> {
     let err = || format!("invalid duration `{text}`: expected e.g. 90s, 500ms, 5m, 2h30m, 1d");
     let raw = text.trim();
     if raw.is_empty() {
@@ -338,6 +356,10 @@ mod tests {
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("-5s").is_err());
         assert!(parse_duration("h").is_err());
+        assert_eq!(parse_duration("3650d"), Ok(MAX_DURATION_S));
+        assert!(parse_duration("3651d").is_err());
+        assert!(parse_duration("12000000d").is_err());
+        assert!(parse_duration("1e30").is_err());
     }
 
     #[test]

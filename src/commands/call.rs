@@ -2,32 +2,34 @@
 
 use super::{Context, print};
 use crate::cli::{CallArgs, CallFormat, TraceFormat};
-use crate::driver::{self, CallPlan};
+use crate::driver::{self, AnswerSink, CallPlan};
 use crate::engine::Policy;
 use crate::error::{Error, Result};
 use crate::events::{Discard, Human, JsonLines, Sink};
-use crate::http::Transport;
+use crate::http::{AttemptLimits, Transport};
 use crate::output;
 use crate::pool::Profile;
 use crate::providers::{self, Prompt};
-use crate::refresh::CODEX_TOKEN_URL;
+use crate::sanitize::TerminalFilter;
 use crate::selector;
-use crate::store::Document;
+use crate::store::{self, Document};
 use crate::time;
 use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
 use std::time::Duration;
 
 pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
-    let doc = ctx.store.load()?;
-    let provider = choose_provider(&doc, args.provider.as_deref())?;
-    let config = ctx.config()?;
     let duration = |flag: &str, text: &str| {
         time::parse_duration(text).map_err(|e| Error::usage(format!("--{flag}: {e}")))
     };
-    let timeout = duration("timeout", &args.timeout)?;
-    if timeout <= 0.0 {
-        return Err(Error::usage("--timeout must be more than 0s"));
-    }
+    let timeout = super::positive_duration("timeout", &args.timeout)?;
+    let max_output = crate::units::parse_size(&args.max_output)
+        .map_err(|e| Error::usage(format!("--max-output: {e}")))?;
+    let base_url = super::credential_url("base-url", args.base_url.as_deref())?;
+    let token_url = super::token_url(args.token_url.as_deref())?;
+    let doc = ctx.load()?;
+    let provider = choose_provider(&doc, args.provider.as_deref())?;
+    let config = ctx.config()?;
     let plan = CallPlan {
         request_id: driver::new_id(),
         prompt: Prompt {
@@ -57,31 +59,24 @@ pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
             deadline_s: args
                 .deadline
                 .as_deref()
-                .map(|d| duration("deadline", d))
+                .map(|d| super::positive_duration("deadline", d))
                 .transpose()?,
+            max_cooldown_s: super::positive_duration("max-cooldown", &args.max_cooldown)?,
             ..Policy::default()
         },
         seed: args.selection.seed.unwrap_or_else(driver::random_seed),
-        base_url: args.base_url.clone(),
-        token_url: args
-            .token_url
-            .clone()
-            .unwrap_or_else(|| CODEX_TOKEN_URL.to_string()),
+        base_url,
+        token_url,
         timeout: Duration::from_secs_f64(timeout),
+        limits: AttemptLimits {
+            max_output,
+            keep_text: args.format == CallFormat::Json,
+        },
         provider,
     };
     let transport = Transport::new(plan.timeout).map_err(Error::Internal)?;
-    let mut sink = TraceSink::open(args)?;
-    let stream_text = args.format == CallFormat::Text;
-    let mut printed_newline = true;
-    let mut on_text = |text: &str| {
-        if stream_text {
-            let mut out = std::io::stdout().lock();
-            // A closed stdout must not turn into a retry: the answer keeps being read.
-            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-            printed_newline = text.ends_with('\n');
-        }
-    };
+    let mut sink = TraceSink::open(ctx, args)?;
+    let mut answer = StdoutAnswer::new(args.format == CallFormat::Text, args.raw);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -91,15 +86,70 @@ pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
         &transport,
         &plan,
         &mut sink,
-        &mut on_text,
+        &mut answer,
     ))?;
-    if stream_text && !printed_newline {
-        print("\n")?;
-    }
     if let (CallFormat::Json, Some(response)) = (args.format, &result.response) {
         print(&output::json(response))?;
     }
     result.end.into_result(&plan.provider)
+}
+
+/// The answer on stdout, as it streams. On a terminal, escape sequences and control
+/// characters are neutralised (unless `--raw`); a pipe gets the bytes as sent. Either way the
+/// answer ends with a newline before the next trace line.
+struct StdoutAnswer {
+    enabled: bool,
+    filter: Option<TerminalFilter>,
+    at_line_start: bool,
+}
+
+impl StdoutAnswer {
+    fn new(enabled: bool, raw: bool) -> Self {
+        let terminal = std::io::stdout().is_terminal();
+        StdoutAnswer {
+            enabled,
+            filter: (terminal && !raw).then(TerminalFilter::new),
+            at_line_start: true,
+        }
+    }
+
+    fn write(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        // A closed stdout must not turn into a retry: the answer keeps being read.
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        self.at_line_start = text.ends_with('\n');
+    }
+}
+
+impl AnswerSink for StdoutAnswer {
+    fn text(&mut self, text: &str) {
+        if !self.enabled {
+            return;
+        }
+        match &mut self.filter {
+            Some(filter) => {
+                let shown = filter.filter(text);
+                self.write(&shown);
+            }
+            None => self.write(text),
+        }
+    }
+
+    fn end(&mut self) {
+        if !self.enabled {
+            return;
+        }
+        if let Some(filter) = &mut self.filter {
+            let rest = filter.finish();
+            self.write(&rest);
+        }
+        if !self.at_line_start {
+            self.write("\n");
+        }
+    }
 }
 
 /// `--provider`, else auth.json's `active_provider` when it has a pool, else the only provider.
@@ -154,7 +204,7 @@ struct TraceSink {
 }
 
 impl TraceSink {
-    fn open(args: &CallArgs) -> Result<Self> {
+    fn open(ctx: &Context, args: &CallArgs) -> Result<Self> {
         let stderr: Box<dyn Sink> = match args.trace {
             TraceFormat::Human => Box::new(Human(std::io::stderr())),
             TraceFormat::Json => Box::new(JsonLines(std::io::stderr())),
@@ -162,22 +212,72 @@ impl TraceSink {
         };
         let file = match &args.trace_file {
             Some(path) => {
-                use std::os::unix::fs::OpenOptionsExt;
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(0o600)
-                    .open(path)
-                    .map_err(|source| Error::Write {
-                        path: path.clone(),
-                        source,
-                    })?;
-                Some(JsonLines(file))
+                ctx.note(&format!("trace file {}", path.display()));
+                Some(JsonLines(open_trace_file(path, ctx.store.path())?))
             }
             None => None,
         };
         Ok(TraceSink { stderr, file })
     }
+}
+
+/// Opens `--trace-file` for appending. It may not be auth.json or auth.lock (appending there
+/// would leave invalid JSON, which Hermes then treats as empty, erasing every credential on
+/// its next save), nor anything but a regular file (a FIFO would block, a device would take
+/// the trace somewhere else).
+fn open_trace_file(path: &Path, auth: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let refused = |why: String| Error::usage(format!("--trace-file {}: {why}", path.display()));
+    let identity = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let protected = [
+        (auth.to_path_buf(), "auth.json"),
+        (store::lock_path_for(auth), "its lock file"),
+    ];
+    let same_name = |a: &Path, b: &Path| {
+        let canonical = |p: &Path| {
+            let parent = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            std::fs::canonicalize(parent)
+                .ok()
+                .map(|d| d.join(p.file_name().unwrap_or_default()))
+        };
+        canonical(a).is_some() && canonical(a) == canonical(b)
+    };
+    for (file, what) in &protected {
+        let same_inode = identity(path).is_some() && identity(path) == identity(file);
+        if same_inode || same_name(path, file) {
+            return Err(refused(format!(
+                "that is {what}; the trace goes to a file of its own"
+            )));
+        }
+    }
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(refused("not a regular file".into()));
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    // Checked again on what was opened: the path may have changed since.
+    let meta = file.metadata().map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let opened = Some((meta.dev(), meta.ino()));
+    if !meta.is_file() || protected.iter().any(|(f, _)| identity(f) == opened) {
+        return Err(refused("not a regular file of its own".into()));
+    }
+    Ok(file)
 }
 
 impl Sink for TraceSink {

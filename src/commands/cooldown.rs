@@ -50,6 +50,9 @@ fn changed(p: &Profile, until: Option<Epoch>) -> Changed {
     }
 }
 
+/// The longest cooldown `cooldown set` writes without `--force`.
+const MANUAL_CAP_S: f64 = crate::engine::DEFAULT_MAX_COOLDOWN_S;
+
 pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
     let now = time::now();
     let until = match (&args.until, &args.for_) {
@@ -63,6 +66,27 @@ pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
             time::rfc3339_s(until)
         )));
     }
+    // Written as float epoch seconds, read back by Hermes as milliseconds above 1e12: a time
+    // past the year 9999 would silently turn into one in the past.
+    if until > time::MAX_EPOCH {
+        return Err(Error::usage(
+            "the cooldown would end after 9999-12-31T23:59:59Z; rotor never writes a time that \
+             Hermes would read back as another one (the entry would be usable again at once)",
+        ));
+    }
+    if until - now > MANUAL_CAP_S && !args.force {
+        return Err(Error::usage(format!(
+            "the cooldown would end at {} ({}), more than 30 days away; pass --force if you \
+             mean it",
+            time::rfc3339_s(until),
+            time::relative(until, now)
+        )));
+    }
+    // The operator's text is stored like a server's: one line, bounded, no email address.
+    let reason = args
+        .reason
+        .as_deref()
+        .map(|r| crate::sanitize::Redactor::new().clean(r, crate::engine::MESSAGE_MAX_CHARS));
     let profile = ctx.store.update(|doc| {
         let profiles = selectable_profiles(doc, args.provider.as_deref())?;
         let profile = selector::resolve(&args.selector, &profiles)?.clone();
@@ -82,7 +106,7 @@ pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
         doc.set_fields(
             &profile.provider,
             &profile.id,
-            patch::manual_cooldown(time::now(), until, args.reason.as_deref()),
+            patch::manual_cooldown(time::now(), until, reason.as_deref()),
         )?;
         Ok(profile)
     })?;

@@ -15,7 +15,11 @@ use crate::selector;
 use crate::store::{self, AuthStore, Document};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The longest `--lock-timeout`: a day. Hermes itself gives up after 15 seconds.
+const MAX_LOCK_TIMEOUT_S: f64 = 86_400.0;
 
 /// What every command gets from the global flags, validated.
 #[derive(Debug)]
@@ -29,9 +33,11 @@ pub struct Context {
 
 impl Context {
     pub fn from_args(args: &GlobalArgs) -> Result<Self> {
-        if !(args.lock_timeout.is_finite() && args.lock_timeout >= 0.0) {
+        if !(args.lock_timeout.is_finite()
+            && (0.0..=MAX_LOCK_TIMEOUT_S).contains(&args.lock_timeout))
+        {
             return Err(Error::usage(format!(
-                "invalid --lock-timeout `{}`: expected a number of seconds ≥ 0",
+                "invalid --lock-timeout `{}`: expected seconds from 0 to {MAX_LOCK_TIMEOUT_S}",
                 args.lock_timeout
             )));
         }
@@ -47,8 +53,19 @@ impl Context {
                     && std::io::stdout().is_terminal()
             }
         };
+        let timeout = Duration::from_secs_f64(args.lock_timeout);
+        let mut store = AuthStore::new(path, timeout);
+        if !args.quiet {
+            store = store.with_wait_notice(Arc::new(move |lock| {
+                eprint_line(&format!(
+                    "rotor: waiting for the lock on {} (held by another process; up to {}s)",
+                    lock.display(),
+                    timeout.as_secs_f64()
+                ));
+            }));
+        }
         let ctx = Context {
-            store: AuthStore::new(path, Duration::from_secs_f64(args.lock_timeout), args.quiet),
+            store,
             config_path: args.config.clone(),
             style: Style { color },
             quiet: args.quiet,
@@ -64,29 +81,80 @@ impl Context {
 
     /// Loads config.yaml and passes on its warnings.
     pub fn config(&self) -> Result<Config> {
-        let config = Config::load(
-            self.config_path.as_deref(),
-            &store::hermes_home().join("config.yaml"),
-        )?;
+        let default = store::hermes_home().join("config.yaml");
+        let config = Config::load(self.config_path.as_deref(), &default)?;
+        match (&self.config_path, default.exists()) {
+            (Some(path), _) => self.note(&format!("config {}", path.display())),
+            (None, true) => self.note(&format!("config {}", default.display())),
+            (None, false) => self.note(&format!(
+                "config {} (not found: every provider uses fill_first)",
+                default.display()
+            )),
+        }
         for warning in &config.warnings {
             self.warn(warning);
         }
         Ok(config)
     }
 
+    /// Reads auth.json (without locking) and passes on what is odd about it.
+    pub fn load(&self) -> Result<Document> {
+        let doc = self.store.load()?;
+        for warning in doc.warnings() {
+            self.warn(warning);
+        }
+        Ok(doc)
+    }
+
     /// A line on stderr with `-v` only.
     pub fn note(&self, text: &str) {
         if self.verbose {
-            eprintln!("rotor: {text}");
+            eprint_line(&format!("rotor: {text}"));
         }
     }
 
     /// A line on stderr unless `-q`.
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            eprintln!("rotor: warning: {text}");
+            eprint_line(&format!("rotor: warning: {text}"));
         }
     }
+}
+
+/// Writes one line to stderr. A closed or broken stderr is not an error: a diagnostic that
+/// cannot be shown must not change what the command does or how it exits (`eprintln!` would
+/// panic, and exit 101).
+pub fn eprint_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(text.as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
+}
+
+/// A DURATION flag that must be more than zero.
+pub fn positive_duration(flag: &str, text: &str) -> Result<f64> {
+    let seconds =
+        crate::time::parse_duration(text).map_err(|e| Error::usage(format!("--{flag}: {e}")))?;
+    if seconds <= 0.0 {
+        return Err(Error::usage(format!("--{flag} must be more than 0s")));
+    }
+    Ok(seconds)
+}
+
+/// A URL flag rotor will send credentials to (`--base-url`): https, or http to loopback.
+pub fn credential_url(flag: &str, url: Option<&str>) -> Result<Option<String>> {
+    url.map(|url| {
+        crate::http::check_credential_url(url)
+            .map(|_| url.trim().to_string())
+            .map_err(|why| Error::usage(format!("--{flag}: {why}")))
+    })
+    .transpose()
+}
+
+/// `--token-url`, checked like `--base-url`, else the Codex token endpoint.
+pub fn token_url(url: Option<&str>) -> Result<String> {
+    Ok(credential_url("token-url", url)?
+        .unwrap_or_else(|| crate::refresh::CODEX_TOKEN_URL.to_string()))
 }
 
 /// Writes to stdout. A closed pipe (`rotor ... | head`) is not an error: rotor just stops

@@ -6,9 +6,10 @@ use crate::cli::ProbeArgs;
 use crate::driver::write_effect;
 use crate::error::{Error, Result};
 use crate::http::Transport;
-use crate::pool::Profile;
+use crate::pool::{Profile, Status};
 use crate::probe::{self, Answer, Change, ProbeResult, ProbeSettings, Verdict};
-use crate::refresh::{self, CODEX_TOKEN_URL, RefreshTarget};
+use crate::refresh::{self, RefreshTarget};
+use crate::sanitize::Redactor;
 use crate::selector;
 use crate::store::patch;
 use crate::time;
@@ -17,16 +18,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
-    let timeout =
-        time::parse_duration(&args.timeout).map_err(|e| Error::usage(format!("--timeout: {e}")))?;
-    if timeout <= 0.0 {
-        return Err(Error::usage("--timeout must be more than 0s"));
-    }
+    let timeout = super::positive_duration("timeout", &args.timeout)?;
     let settings = ProbeSettings {
-        base_url: args.base_url.clone(),
+        base_url: super::credential_url("base-url", args.base_url.as_deref())?,
         timeout: Duration::from_secs_f64(timeout),
+        max_cooldown_s: super::positive_duration("max-cooldown", &args.max_cooldown)?,
     };
-    let doc = ctx.store.load()?;
+    let token_url = super::token_url(args.token_url.as_deref())?;
+    let doc = ctx.load()?;
+    let redactor = doc.redactor();
     let providers = chosen_providers(&doc, &args.provider)?;
     let candidates: Vec<Profile> = providers
         .iter()
@@ -53,37 +53,67 @@ pub fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
         chosen
     };
     let transport = Transport::new(settings.timeout).map_err(Error::Internal)?;
-    let token_url = args
-        .token_url
-        .clone()
-        .unwrap_or_else(|| CODEX_TOKEN_URL.to_string());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let results = runtime.block_on(probe_all(
+    let mut results = runtime.block_on(probe_all(
         ctx,
         &transport,
         &settings,
         &token_url,
         &targets,
         args.concurrency as usize,
+        &redactor,
     ))?;
 
-    // One locked write for every change, on the file as it is now.
+    // One locked write for every change, on the file as it is now. Each change is a
+    // compare-and-set: the probe decided it from the status it saw before, so it applies only
+    // if that status is still the one on disk (a gateway may have marked the profile dead
+    // meanwhile, and a probe must never undo that).
     let now = time::now();
-    ctx.store.update(|doc| {
-        for (profile, (_, change)) in targets.iter().zip(&results) {
+    let written = ctx.store.update(|doc| {
+        let mut written = vec![None; targets.len()];
+        for (i, (profile, (_, change))) in targets.iter().zip(&results).enumerate() {
+            let Some(change) = change else {
+                continue;
+            };
+            let on_disk = doc
+                .profiles(&profile.provider)
+                .and_then(|ps| ps.into_iter().find(|p| p.id == profile.id));
+            let Some(on_disk) = on_disk else {
+                continue;
+            };
+            if !same_status(&on_disk.status, &profile.status) {
+                written[i] = Some(false);
+                continue;
+            }
             match change {
-                Some(Change::Clear) => {
+                Change::Clear => {
                     doc.set_fields(&profile.provider, &profile.id, patch::clear(now))?
                 }
-                Some(Change::Mark(effect)) => write_effect(doc, &profile.provider, effect)?,
-                None => {}
+                Change::Mark(effect) => write_effect(doc, &profile.provider, effect)?,
             }
+            written[i] = Some(true);
         }
-        Ok(())
+        Ok(written)
     })?;
+    for ((result, _), written) in results.iter_mut().zip(written) {
+        match written {
+            Some(true) => result.written = true,
+            Some(false) => {
+                result.detail = Some(format!(
+                    "{}not written: the status changed on disk while the probe ran",
+                    result
+                        .detail
+                        .as_deref()
+                        .map(|d| format!("{d}; "))
+                        .unwrap_or_default()
+                ));
+            }
+            None => {}
+        }
+    }
 
     let doc = ctx.store.load()?;
     let reported: Vec<String> = if args.selectors.is_empty() {
@@ -107,7 +137,26 @@ pub fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
         }
     }
     render(&report, args.format, now, ctx)?;
+    // A probe that reached nobody learned nothing: say so with the code of an unreachable
+    // upstream, not with a health verdict.
+    let sent = results.iter().any(|(r, _)| r.verdict != Verdict::Skipped);
+    let answered = results.iter().any(|(r, _)| r.status.is_some());
+    if sent && !answered {
+        let first = results
+            .iter()
+            .find_map(|(r, _)| r.detail.clone())
+            .unwrap_or_default();
+        return Err(Error::UpstreamUnavailable(format!(
+            "no probe got an answer; first failure: {first}"
+        )));
+    }
     check(&report, now)
+}
+
+/// Whether two snapshots of an entry carry the same status, as a compare-and-set sees it.
+fn same_status(a: &Status, b: &Status) -> bool {
+    a.last_status == b.last_status
+        && a.last_status_at.map(f64::to_bits) == b.last_status_at.map(f64::to_bits)
 }
 
 type Judged = (ProbeResult, Option<Change>);
@@ -121,7 +170,17 @@ async fn probe_all(
     token_url: &str,
     targets: &[Profile],
     concurrency: usize,
+    redactor: &Redactor,
 ) -> Result<Vec<Judged>> {
+    let judge = |profile: &Profile, answer: Answer| {
+        probe::judge(
+            profile,
+            answer,
+            time::now(),
+            redactor,
+            settings.max_cooldown_s,
+        )
+    };
     let mut results: Vec<Option<Judged>> = vec![None; targets.len()];
     let mut refreshed = vec![false; targets.len()];
     for (i, profile) in targets.iter().enumerate() {
@@ -129,7 +188,7 @@ async fn probe_all(
             results[i] = Some((skipped(why), None));
         } else if probe::wants_refresh(profile, None, time::now()) {
             refreshed[i] = true;
-            results[i] = refresh_one(ctx, transport, token_url, profile).await?;
+            results[i] = refresh_one(ctx, transport, token_url, profile, redactor).await?;
         }
     }
     let pending: Vec<usize> = (0..targets.len())
@@ -140,17 +199,14 @@ async fn probe_all(
         let unauthorized = matches!(&answer, Ok((401, _, body)) if !body.contains("token_revoked") && !body.contains("token_invalidated"));
         let profile = &targets[*i];
         if unauthorized && !refreshed[*i] && probe::wants_refresh(profile, Some(401), time::now()) {
-            if let Some(failed) = refresh_one(ctx, transport, token_url, profile).await? {
+            if let Some(failed) = refresh_one(ctx, transport, token_url, profile, redactor).await? {
                 results[*i] = Some(failed);
                 continue;
             }
             let again = send_all(ctx, transport, settings, targets, &[*i], 1).await?;
-            results[*i] = again
-                .into_iter()
-                .next()
-                .map(|a| probe::judge(profile, a, time::now()));
+            results[*i] = again.into_iter().next().map(|a| judge(profile, a));
         } else {
-            results[*i] = Some(probe::judge(profile, answer, time::now()));
+            results[*i] = Some(judge(profile, answer));
         }
     }
     Ok(results
@@ -166,6 +222,7 @@ fn skipped(why: &str) -> ProbeResult {
         used_percent: None,
         until: None,
         detail: Some(why.to_string()),
+        written: false,
     }
 }
 
@@ -175,6 +232,7 @@ async fn refresh_one(
     transport: &Transport,
     token_url: &str,
     profile: &Profile,
+    redactor: &Redactor,
 ) -> Result<Option<Judged>> {
     let doc = ctx.store.load()?;
     let loaded = doc
@@ -187,7 +245,12 @@ async fn refresh_one(
         token_url,
     };
     let result = refresh::refresh(&ctx.store, transport.client(), target).await?;
-    Ok(probe::refresh_failed(profile, &result, time::now()))
+    Ok(probe::refresh_failed(
+        profile,
+        &result,
+        time::now(),
+        redactor,
+    ))
 }
 
 /// Sends the probes of `indices` concurrently, reading each token from disk just before.

@@ -9,13 +9,15 @@
 //! Bodies are untrusted: anything that is not the expected JSON is classified by status alone,
 //! and text kept from it is sanitised and bounded.
 
-use crate::sanitize;
-use crate::time::{Epoch, parse_stored_timestamp, parse_timestamp_text};
+use crate::sanitize::Redactor;
+use crate::time::{Epoch, MAX_EPOCH, parse_stored_timestamp, parse_timestamp_text};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The longest server message kept in events and in `last_error_message`.
 pub const MESSAGE_MAX_CHARS: usize = 200;
+/// The longest error code or type kept (`error_type`, `last_error_reason`).
+pub const CODE_MAX_CHARS: usize = 64;
 
 /// What kind of failure an attempt met; decides retry, cooldown and rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -129,23 +131,36 @@ pub enum TransportFailure {
     Reset,
     /// The response stream ended before it was complete.
     StreamCut,
+    /// The answer grew past `--max-output`: rotor stopped reading it.
+    OutputCapped,
 }
 
 /// Classifies a transport failure. `output_started` says whether any of the answer had already
-/// been written out; such a failure ends the request (no replay).
-pub fn classify_transport(kind: TransportFailure, output_started: bool) -> Failure {
-    let message = match kind {
+/// been written out; such a failure ends the request (no replay). `detail` says what happened
+/// (the URL and the cause chain); it is cleaned like any text from outside.
+pub fn classify_transport(
+    kind: TransportFailure,
+    output_started: bool,
+    detail: Option<&str>,
+    redactor: &Redactor,
+) -> Failure {
+    let summary = match kind {
         TransportFailure::Timeout => "timed out",
         TransportFailure::Connect => "could not connect",
         TransportFailure::Reset => "connection reset",
         TransportFailure::StreamCut if output_started => "stream cut after output started",
         TransportFailure::StreamCut => "stream cut before any output",
+        TransportFailure::OutputCapped => "the answer exceeded --max-output",
+    };
+    let message = match detail {
+        Some(detail) => redactor.clean(&format!("{summary}: {detail}"), MESSAGE_MAX_CHARS),
+        None => summary.to_string(),
     };
     Failure {
         class: Class::Transient,
         status: None,
         error_type: None,
-        message: Some(message.to_string()),
+        message: Some(message),
         reset: None,
         output_started,
     }
@@ -153,12 +168,14 @@ pub fn classify_transport(kind: TransportFailure, output_started: bool) -> Failu
 
 /// Classifies an HTTP response. `status` is `None` when the client got no status line at all
 /// (treated as a transient failure). Header names are matched case-insensitively. Never panics,
-/// whatever the body holds.
+/// whatever the body holds. Text kept from the body goes through `redactor` (decoded, every
+/// secret and email of the pool removed, then bounded).
 pub fn classify_response<K, V>(
     status: Option<u16>,
     headers: &[(K, V)],
     body: &str,
     now: Epoch,
+    redactor: &Redactor,
 ) -> Outcome
 where
     K: AsRef<str>,
@@ -177,21 +194,38 @@ where
     if (200..300).contains(&code) {
         return Outcome::Success;
     }
-    let info = BodyInfo::parse(body);
+    let mut info = BodyInfo::parse(body);
+    if (300..400).contains(&code) {
+        // rotor follows no redirects (a credential must not travel to another origin): say
+        // where the server wanted the request to go instead.
+        let location = header(headers, "location")
+            .map_or_else(|| "no Location".to_string(), crate::http::display_url);
+        info.message = Some(format!(
+            "redirected to {location}; rotor follows no redirects"
+        ));
+    }
     let class = classify_status(code, &info);
     let reset = reset_hint(&info, headers, now);
     Outcome::Failure(Failure {
         class,
         status: Some(code),
-        error_type: info.error_type(),
+        error_type: info.error_type(redactor),
         message: info
             .message
             .as_deref()
-            .map(|m| sanitize::one_line(m, MESSAGE_MAX_CHARS))
+            .map(|m| redactor.clean(m, MESSAGE_MAX_CHARS))
             .filter(|m| !m.is_empty()),
         reset,
         output_started: false,
     })
+}
+
+/// The first header called `name` (case-insensitively), trimmed.
+fn header<'a, K: AsRef<str>, V: AsRef<str>>(headers: &'a [(K, V)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.as_ref().trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_ref().trim())
 }
 
 /// Error codes that mean "this account's quota is spent", on a 429.
@@ -321,11 +355,11 @@ impl BodyInfo {
     }
 
     /// The reason reported in events and stored as `last_error_reason`.
-    fn error_type(&self) -> Option<String> {
+    fn error_type(&self, redactor: &Redactor) -> Option<String> {
         self.code
             .as_deref()
             .or(self.kind.as_deref())
-            .map(|t| sanitize::one_line(t, 64))
+            .map(|t| redactor.clean(t, CODE_MAX_CHARS))
             .filter(|t| !t.is_empty())
     }
 
@@ -385,7 +419,18 @@ fn number_field(obj: &Map<String, Value>, key: &str) -> Option<f64> {
     n.is_finite().then_some(n)
 }
 
+/// The provider's reset hint, if it gave a usable one. A time outside 1970–9999 is a lie or a
+/// bug (`resets_at: 1e300`), not a plan: it is ignored, and the TTL applies.
 fn reset_hint<K: AsRef<str>, V: AsRef<str>>(
+    info: &BodyInfo,
+    headers: &[(K, V)],
+    now: Epoch,
+) -> Option<ResetHint> {
+    read_reset_hint(info, headers, now)
+        .filter(|h| h.at.is_finite() && (0.0..=MAX_EPOCH).contains(&h.at))
+}
+
+fn read_reset_hint<K: AsRef<str>, V: AsRef<str>>(
     info: &BodyInfo,
     headers: &[(K, V)],
     now: Epoch,
@@ -423,12 +468,7 @@ fn retry_after_header<K: AsRef<str>, V: AsRef<str>>(
     headers: &[(K, V)],
     now: Epoch,
 ) -> Option<Epoch> {
-    let find = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.as_ref().trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_ref().trim())
-    };
+    let find = |name: &str| header(headers, name);
     if let Some(value) = find("retry-after") {
         if let Ok(secs) = value.parse::<f64>() {
             return (secs.is_finite() && secs >= 0.0).then_some(now + secs);
@@ -502,7 +542,7 @@ mod tests {
     const NO_HEADERS: &[(&str, &str)] = &[];
 
     fn failure(status: u16, headers: &[(&str, &str)], body: &str) -> Failure {
-        match classify_response(Some(status), headers, body, NOW) {
+        match classify_response(Some(status), headers, body, NOW, &Redactor::new()) {
             Outcome::Failure(f) => f,
             Outcome::Success => panic!("{status} classified as success"),
         }
@@ -516,7 +556,7 @@ mod tests {
     fn success_is_any_2xx() {
         for status in [200, 201, 204, 299] {
             assert_eq!(
-                classify_response(Some(status), NO_HEADERS, "garbage", NOW),
+                classify_response(Some(status), NO_HEADERS, "garbage", NOW, &Redactor::new()),
                 Outcome::Success
             );
         }
@@ -613,7 +653,8 @@ mod tests {
 
     #[test]
     fn no_status_and_transport_failures_are_transient() {
-        let Outcome::Failure(f) = classify_response(None, NO_HEADERS, "", NOW) else {
+        let Outcome::Failure(f) = classify_response(None, NO_HEADERS, "", NOW, &Redactor::new())
+        else {
             panic!()
         };
         assert_eq!((f.class, f.status), (Class::Transient, None));
@@ -623,11 +664,14 @@ mod tests {
             TransportFailure::Reset,
             TransportFailure::StreamCut,
         ] {
-            let f = classify_transport(kind, false);
+            let f = classify_transport(kind, false, None, &Redactor::new());
             assert_eq!(f.class, Class::Transient);
             assert!(!f.output_started);
         }
-        assert!(classify_transport(TransportFailure::StreamCut, true).output_started);
+        assert!(
+            classify_transport(TransportFailure::StreamCut, true, None, &Redactor::new())
+                .output_started
+        );
         assert!(failure(500, NO_HEADERS, "").after_output().output_started);
     }
 

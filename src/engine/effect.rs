@@ -4,8 +4,8 @@
 //! it, so later decisions in the same request see them; `simulate` applies the same function
 //! to its in-memory pool; `call`'s store writes the same fields into auth.json under the lock.
 
-use super::classify::ResetSource;
-use crate::pool::{LastStatus, Profile, Status};
+use super::classify::{ResetHint, ResetSource};
+use crate::pool::{LastStatus, Profile, Status, exhausted_ttl};
 use crate::time::Epoch;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +26,8 @@ pub enum Effect {
         reset_at: Option<Epoch>,
         until: Epoch,
         source: ResetSource,
+        /// The provider's hint lay beyond `--max-cooldown`: `until` is the cap, not the hint.
+        capped: bool,
     },
     /// The credential is gone for good: `last_status` dead, error fields as given, reset null.
     MarkDead {
@@ -41,6 +43,49 @@ pub enum Effect {
 }
 
 impl Effect {
+    /// The cooldown of a profile-level failure decided at `now`: until the provider's hint when
+    /// it lies ahead, else for the TTL by status code (Hermes's rule: 300 s for 401, 3600 s
+    /// otherwise); never longer than `max_cooldown_s` from now. Used by the engine and by
+    /// `profiles probe`, so both cool a profile the same way.
+    pub fn cooldown(
+        profile_id: String,
+        now: Epoch,
+        code: Option<u16>,
+        reason: String,
+        message: Option<String>,
+        hint: Option<ResetHint>,
+        max_cooldown_s: f64,
+    ) -> Effect {
+        let cap = now + max_cooldown_s.max(0.0);
+        let (until, reset_at, source) = match hint {
+            // A reset already past would make the profile look healthy at once; trust the TTL.
+            Some(h) if h.at > now => (h.at, Some(h.at), h.source),
+            _ => (
+                now + exhausted_ttl(code.map(i64::from)),
+                None,
+                ResetSource::Ttl,
+            ),
+        };
+        let capped = until > cap;
+        let (until, reset_at) = if capped {
+            // Stored as an explicit reset: Hermes would derive the uncapped TTL from the code.
+            (cap, Some(cap))
+        } else {
+            (until, reset_at)
+        };
+        Effect::MarkExhausted {
+            profile_id,
+            at: now,
+            code,
+            reason,
+            message,
+            reset_at,
+            until,
+            source,
+            capped,
+        }
+    }
+
     pub fn profile_id(&self) -> &str {
         match self {
             Effect::MarkOk { profile_id, .. }

@@ -1,6 +1,6 @@
 //! The per-request state machine. One [`Engine`] serves one request.
 
-use super::classify::{Class, Failure, Outcome, ResetHint, ResetSource};
+use super::classify::{Class, Failure, Outcome, ResetHint};
 use super::effect::{Effect, apply_effect};
 use super::{
     Action, AttemptPlan, Policy, ProfileRef, REFRESH_SKEW_S, RefreshResult, RequestEnd,
@@ -8,7 +8,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::events::{Event, EventKind, RefreshOutcome};
-use crate::pool::{AuthType, Profile, Strategy, exhausted_ttl, next_available_at, pick};
+use crate::pool::{AuthType, Profile, Strategy, next_available_at, pick};
 use crate::time::Epoch;
 use std::sync::Arc;
 
@@ -424,8 +424,7 @@ impl Engine {
         }
     }
 
-    /// Cools the current profile: until the provider's hint when it lies ahead, else for the
-    /// TTL by status (Hermes's rule: 300 s for 401, 3600 s otherwise).
+    /// Cools the current profile (see [`Effect::cooldown`]) and reports it.
     #[expect(
         clippy::too_many_arguments,
         reason = "each argument is one stored status field"
@@ -447,24 +446,23 @@ impl Engine {
         else {
             return;
         };
-        let (until, reset_at, source) = match hint {
-            // A reset already past would make the profile look healthy at once; trust the TTL.
-            Some(h) if h.at > now => (h.at, Some(h.at), h.source),
-            _ => (
-                now + exhausted_ttl(code.map(i64::from)),
-                None,
-                ResetSource::Ttl,
-            ),
-        };
-        let effect = Effect::MarkExhausted {
-            profile_id: id,
-            at: now,
+        let effect = Effect::cooldown(
+            id,
+            now,
             code,
             reason,
             message,
-            reset_at,
+            hint,
+            self.policy.max_cooldown_s,
+        );
+        let Effect::MarkExhausted {
             until,
             source,
+            capped,
+            ..
+        } = effect
+        else {
+            return;
         };
         self.effect(out, effect);
         let kind = EventKind::ProfileCooldown {
@@ -472,6 +470,7 @@ impl Engine {
             until,
             source,
             reason: class.as_str().to_string(),
+            capped,
         };
         self.emit(out, now, kind);
     }

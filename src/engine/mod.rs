@@ -33,8 +33,8 @@ mod effect;
 mod machine;
 
 pub use classify::{
-    Class, Failure, MESSAGE_MAX_CHARS, Outcome, ResetHint, ResetSource, TransportFailure,
-    classify_response, classify_transport,
+    CODE_MAX_CHARS, Class, Failure, MESSAGE_MAX_CHARS, Outcome, ResetHint, ResetSource,
+    TransportFailure, classify_response, classify_transport,
 };
 pub use effect::{Effect, apply_effect};
 pub use machine::{Engine, Phase};
@@ -65,7 +65,13 @@ pub struct Policy {
     pub backoff_base_s: f64,
     /// Largest backoff delay before jitter, seconds.
     pub backoff_cap_s: f64,
+    /// Longest cooldown stored for a provider's hint (`--max-cooldown`), seconds: a
+    /// `Retry-After: 99999999` must not bench a profile for years, for Hermes too.
+    pub max_cooldown_s: f64,
 }
+
+/// `--max-cooldown` by default: 30 days.
+pub const DEFAULT_MAX_COOLDOWN_S: f64 = 30.0 * 86_400.0;
 
 impl Default for Policy {
     fn default() -> Self {
@@ -77,6 +83,7 @@ impl Default for Policy {
             deadline_s: None,
             backoff_base_s: 1.0,
             backoff_cap_s: 30.0,
+            max_cooldown_s: DEFAULT_MAX_COOLDOWN_S,
         }
     }
 }

@@ -7,6 +7,7 @@ use super::*;
 use crate::events::EventKind;
 use crate::pool::tests::profile;
 use crate::pool::{AuthType, LastStatus, Profile, TokenClaims, profile_hash};
+use crate::sanitize::Redactor;
 
 const T0: Epoch = 1_795_838_400.0; // 2026-11-28T04:00:00Z
 const LATENCY: f64 = 0.1;
@@ -26,7 +27,13 @@ fn hash(i: usize) -> String {
 }
 
 fn response(status: u16, body: &str, now: Epoch) -> Outcome {
-    classify_response(Some(status), &[] as &[(&str, &str)], body, now)
+    classify_response(
+        Some(status),
+        &[] as &[(&str, &str)],
+        body,
+        now,
+        &Redactor::new(),
+    )
 }
 
 fn usage_limit(resets_in: f64, now: Epoch) -> Outcome {
@@ -311,7 +318,13 @@ fn throttled_waits_then_cools_on_the_second_429() {
         T0,
         |plan, now| {
             if plan.profile.id == "p0" {
-                classify_response(Some(429), &[("Retry-After", "7")], "", now)
+                classify_response(
+                    Some(429),
+                    &[("Retry-After", "7")],
+                    "",
+                    now,
+                    &Redactor::new(),
+                )
             } else {
                 Outcome::Success
             }
@@ -365,7 +378,15 @@ fn waits_are_capped_by_max_wait() {
     let run = drive(
         &mut e,
         T0,
-        |_, now| classify_response(Some(503), &[("retry-after", "3600")], "", now),
+        |_, now| {
+            classify_response(
+                Some(503),
+                &[("retry-after", "3600")],
+                "",
+                now,
+                &Redactor::new(),
+            )
+        },
         never_refresh,
     );
     assert_eq!(run.waits, [5.0]);
@@ -587,7 +608,14 @@ fn failures_after_output_are_never_retried() {
     let run = drive(
         &mut e,
         T0,
-        |_, _| Outcome::Failure(classify_transport(TransportFailure::StreamCut, true)),
+        |_, _| {
+            Outcome::Failure(classify_transport(
+                TransportFailure::StreamCut,
+                true,
+                None,
+                &Redactor::new(),
+            ))
+        },
         never_refresh,
     );
     assert_eq!(run.attempted(), ["p0"]);
@@ -604,7 +632,15 @@ fn a_wait_past_the_deadline_ends_the_request() {
     let run = drive(
         &mut e,
         T0,
-        |_, now| classify_response(Some(503), &[("retry-after", "5")], "", now),
+        |_, now| {
+            classify_response(
+                Some(503),
+                &[("retry-after", "5")],
+                "",
+                now,
+                &Redactor::new(),
+            )
+        },
         never_refresh,
     );
     assert_eq!(run.attempted(), ["p0"]);
@@ -783,19 +819,31 @@ mod properties {
         match s {
             Scripted::Ok => Outcome::Success,
             Scripted::UsageLimit => usage_limit(900.0, now),
-            Scripted::Throttle => classify_response(Some(429), &[("retry-after", "2")], "", now),
+            Scripted::Throttle => classify_response(
+                Some(429),
+                &[("retry-after", "2")],
+                "",
+                now,
+                &Redactor::new(),
+            ),
             Scripted::Billing => response(402, "", now),
             Scripted::Unauthorized => response(401, "", now),
             Scripted::Forbidden => response(403, "", now),
             Scripted::Revoked => response(401, r#"{"error":{"code":"token_revoked"}}"#, now),
             Scripted::Unavailable => response(503, "", now),
-            Scripted::Timeout => {
-                Outcome::Failure(classify_transport(TransportFailure::Timeout, false))
-            }
+            Scripted::Timeout => Outcome::Failure(classify_transport(
+                TransportFailure::Timeout,
+                false,
+                None,
+                &Redactor::new(),
+            )),
             Scripted::BadRequest => response(422, "", now),
-            Scripted::CutAfterOutput => {
-                Outcome::Failure(classify_transport(TransportFailure::StreamCut, true))
-            }
+            Scripted::CutAfterOutput => Outcome::Failure(classify_transport(
+                TransportFailure::StreamCut,
+                true,
+                None,
+                &Redactor::new(),
+            )),
         }
     }
 

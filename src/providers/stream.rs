@@ -21,16 +21,20 @@ pub enum Chunk {
 pub struct StreamDecoder {
     api: Api,
     parser: SseParser,
+    /// Whether the answer text is kept for [`StreamDecoder::response`]; without it, memory stays
+    /// flat however long the answer runs.
+    keep_text: bool,
     text: String,
     response: Value,
     done: bool,
 }
 
 impl StreamDecoder {
-    pub fn new(api: Api) -> Self {
+    pub fn new(api: Api, keep_text: bool) -> Self {
         StreamDecoder {
             api,
             parser: SseParser::new(),
+            keep_text,
             text: String::new(),
             response: Value::Null,
             done: false,
@@ -62,7 +66,7 @@ impl StreamDecoder {
         self.done
     }
 
-    /// The answer text received so far.
+    /// The answer text received so far (empty unless the decoder keeps it).
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -93,7 +97,9 @@ impl StreamDecoder {
         if delta.is_empty() {
             return None;
         }
-        self.text.push_str(delta);
+        if self.keep_text {
+            self.text.push_str(delta);
+        }
         Some(Chunk::Text(delta.to_string()))
     }
 
@@ -197,7 +203,7 @@ mod tests {
     use super::*;
 
     fn run(api: Api, stream: &str) -> (Vec<Chunk>, StreamDecoder) {
-        let mut decoder = StreamDecoder::new(api);
+        let mut decoder = StreamDecoder::new(api, true);
         let mut chunks = decoder.feed(stream.as_bytes());
         chunks.extend(decoder.finish());
         (chunks, decoder)

@@ -22,6 +22,7 @@ use crate::engine::{
 use crate::error::{Error, Result};
 use crate::events::Sink;
 use crate::pool::Profile;
+use crate::sanitize::Redactor;
 use crate::time::Epoch;
 use std::collections::HashMap;
 use std::path::Path;
@@ -66,6 +67,7 @@ impl Report {
 #[derive(Debug)]
 pub struct ScriptedTransport<'a> {
     scripts: &'a HashMap<String, Script>,
+    redactor: &'a Redactor,
     responses_used: HashMap<&'a str, usize>,
     refreshes_used: HashMap<&'a str, usize>,
     /// What a profile without a script (or past the end of one) answers; kept so a response is
@@ -74,9 +76,10 @@ pub struct ScriptedTransport<'a> {
 }
 
 impl<'a> ScriptedTransport<'a> {
-    pub fn new(scripts: &'a HashMap<String, Script>) -> Self {
+    pub fn new(scripts: &'a HashMap<String, Script>, redactor: &'a Redactor) -> Self {
         ScriptedTransport {
             scripts,
+            redactor,
             responses_used: HashMap::new(),
             refreshes_used: HashMap::new(),
             success: Response::success(),
@@ -109,6 +112,7 @@ impl<'a> ScriptedTransport<'a> {
 
     /// Sends an attempt at `sent_at`: the classified outcome and the virtual time it arrives.
     pub fn attempt(&mut self, profile_id: &str, sent_at: Epoch) -> (Outcome, Epoch) {
+        let redactor = self.redactor;
         let response = self.next(profile_id);
         let arrived = sent_at + response.latency();
         let outcome = match response {
@@ -117,10 +121,16 @@ impl<'a> ScriptedTransport<'a> {
                 headers,
                 body,
                 ..
-            } => classify_response(Some(*status), headers, &body.render(arrived), arrived),
+            } => classify_response(
+                Some(*status),
+                headers,
+                &body.render(arrived),
+                arrived,
+                redactor,
+            ),
             Response::Transport {
                 kind, after_output, ..
-            } => Outcome::Failure(classify_transport(*kind, *after_output)),
+            } => Outcome::Failure(classify_transport(*kind, *after_output, None, redactor)),
         };
         (outcome, arrived)
     }
@@ -156,7 +166,7 @@ impl<'a> ScriptedTransport<'a> {
 /// Runs every request of `scenario` with `seed`, reporting events to `sink` as they happen.
 pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report> {
     let mut pool = scenario.profiles.clone();
-    let mut transport = ScriptedTransport::new(&scenario.scripts);
+    let mut transport = ScriptedTransport::new(&scenario.scripts, &scenario.redactor);
     let mut clock = scenario.start;
     let provider: Arc<str> = scenario.provider.as_str().into();
     let mut ends = Vec::with_capacity(scenario.requests.len());
@@ -291,7 +301,8 @@ mod tests {
                 ..Script::default()
             },
         );
-        let mut t = ScriptedTransport::new(&scripts);
+        let redactor = Redactor::new();
+        let mut t = ScriptedTransport::new(&scripts, &redactor);
         assert_eq!(
             [t.next_response("a"), t.next_response("a")],
             [status(503), status(503)]

@@ -8,6 +8,7 @@
 use crate::engine::{Policy, TransportFailure};
 use crate::error::{Error, Result};
 use crate::pool::{Profile, Strategy};
+use crate::sanitize::Redactor;
 use crate::store::Document;
 use crate::time::{self, Epoch};
 use serde_json::{Map, Value, json};
@@ -36,6 +37,9 @@ pub struct Scenario {
     pub requests: Vec<RequestSpec>,
     /// Scripts by profile id.
     pub scripts: HashMap<String, Script>,
+    /// The secrets and emails of the pool: scripted error bodies are cleaned as a real
+    /// server's would be.
+    pub redactor: Redactor,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,6 +187,7 @@ const POLICY_KEYS: &[&str] = &[
     "deadline",
     "backoff_base",
     "backoff_cap",
+    "max_cooldown",
 ];
 const REQUEST_KEYS: &[&str] = &["id", "at"];
 const SCRIPT_KEYS: &[&str] = &["responses", "then", "refresh"];
@@ -238,7 +243,7 @@ impl Scenario {
                 .ok_or_else(|| top.wrong("start", "epoch seconds > 0"))?,
             Some(_) => return Err(top.wrong("start", "RFC 3339 text or epoch seconds")),
         };
-        let profiles = parse_pool(&top, path, &provider)?;
+        let (profiles, redactor) = parse_pool(&top, path, &provider)?;
         let default_end = match top.get("then") {
             None => ScriptEnd::Success,
             Some(_) => parse_then(&top, "then")?,
@@ -254,6 +259,7 @@ impl Scenario {
             requests: parse_requests(&top)?,
             profiles,
             scripts,
+            redactor,
         })
     }
 }
@@ -288,12 +294,15 @@ fn parse_policy(top: &Obj<'_>, strategy: Strategy) -> Result<Policy> {
             .duration("backoff_base")?
             .unwrap_or(defaults.backoff_base_s),
         backoff_cap_s: p.duration("backoff_cap")?.unwrap_or(defaults.backoff_cap_s),
+        max_cooldown_s: p
+            .duration("max_cooldown")?
+            .unwrap_or(defaults.max_cooldown_s),
     })
 }
 
 /// The pool, inline (`pool`: a list of auth.json entries) or from `auth_file` (read only).
-fn parse_pool(top: &Obj<'_>, path: &Path, provider: &str) -> Result<Vec<Profile>> {
-    let profiles = match (top.get("pool"), top.get("auth_file")) {
+fn parse_pool(top: &Obj<'_>, path: &Path, provider: &str) -> Result<(Vec<Profile>, Redactor)> {
+    let (profiles, redactor) = match (top.get("pool"), top.get("auth_file")) {
         (Some(_), Some(_)) => {
             return Err(top.wrong("auth_file", "either `pool` or `auth_file`, not both"));
         }
@@ -314,7 +323,7 @@ fn parse_pool(top: &Obj<'_>, path: &Path, provider: &str) -> Result<Vec<Profile>
                     },
                     other => other,
                 })?;
-            doc.profiles(provider).unwrap_or_default()
+            (doc.profiles(provider).unwrap_or_default(), doc.redactor())
         }
         (None, Some(Value::String(file))) => {
             let auth_path = path.parent().unwrap_or(Path::new(".")).join(file);
@@ -323,13 +332,14 @@ fn parse_pool(top: &Obj<'_>, path: &Path, provider: &str) -> Result<Vec<Profile>
                 source,
             })?;
             let doc = Document::parse(&auth_path, &bytes)?;
-            doc.profiles(provider).ok_or_else(|| {
+            let profiles = doc.profiles(provider).ok_or_else(|| {
                 let known = doc.providers().join(", ");
                 top.wrong(
                     "provider",
                     &format!("a provider of {} (it has: {known})", auth_path.display()),
                 )
-            })?
+            })?;
+            (profiles, doc.redactor())
         }
         (None, Some(_)) => return Err(top.wrong("auth_file", "a path to an auth.json")),
         (None, None) => {
@@ -339,7 +349,7 @@ fn parse_pool(top: &Obj<'_>, path: &Path, provider: &str) -> Result<Vec<Profile>
     if profiles.is_empty() {
         return Err(top.wrong("pool", "at least one entry"));
     }
-    Ok(profiles)
+    Ok((profiles, redactor))
 }
 
 fn parse_requests(top: &Obj<'_>) -> Result<Vec<RequestSpec>> {
@@ -768,7 +778,9 @@ const DURATION_EXPECTED: &str = "seconds ≥ 0 or a DURATION such as 90s, 5m, 2h
 
 fn duration_of(value: &Value) -> Option<f64> {
     match value {
-        Value::Number(n) => n.as_f64().filter(|s| s.is_finite() && *s >= 0.0),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|s| s.is_finite() && (0.0..=time::MAX_DURATION_S).contains(s)),
         Value::String(s) => time::parse_duration(s).ok(),
         _ => None,
     }

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::pool::{AuthType, LastStatus, Profile, Status, TokenClaims, profile_hash};
+use crate::sanitize::Redactor;
 use crate::time::{self, Epoch};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -24,6 +25,8 @@ pub struct Document {
     /// not a second parse (JWT claims included). A patch drops its provider's entry; it is read
     /// again from `root` when asked for.
     profiles: HashMap<String, Vec<Profile>>,
+    /// What is odd about the file without making it invalid, for the operator.
+    warnings: Vec<String>,
 }
 
 impl Document {
@@ -45,9 +48,56 @@ impl Document {
             root,
             changed: false,
             profiles: HashMap::new(),
+            warnings: Vec::new(),
         };
         doc.profiles = doc.validate()?;
+        doc.warnings = doc.find_oddities();
         Ok(doc)
+    }
+
+    /// Things worth telling the operator that do not stop rotor: no pool at all, an
+    /// `auth_type` Hermes does not know.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    fn find_oddities(&self) -> Vec<String> {
+        let path = self.path.display();
+        let mut warnings = Vec::new();
+        match self.root.get("credential_pool") {
+            None => warnings.push(format!(
+                "{path} has no `credential_pool`: there are no profiles (Hermes adds the key with \
+                 the first `hermes auth add`)"
+            )),
+            Some(Value::Object(pool)) if pool.is_empty() => {
+                warnings.push(format!("{path}: `credential_pool` has no providers"))
+            }
+            _ => {}
+        }
+        for (provider, entries) in self.pool().into_iter().flatten() {
+            for (index, entry) in entries.as_array().into_iter().flatten().enumerate() {
+                let auth_type = entry.get("auth_type").and_then(Value::as_str);
+                if let Some(other) = auth_type.filter(|t| !matches!(*t, "oauth" | "api_key")) {
+                    warnings.push(format!(
+                        "{path}: credential_pool.{}[{index}].auth_type: unknown value `{}` \
+                         (expected oauth or api_key); rotor treats the entry as an API key",
+                        crate::sanitize::one_line(provider, 40),
+                        crate::sanitize::one_line(other, 40),
+                    ));
+                }
+            }
+        }
+        warnings
+    }
+
+    /// Every secret and email address of the document, wherever it is (every provider's
+    /// pool, the `providers` section), ready to be redacted from text a server sends back.
+    pub fn redactor(&self) -> Redactor {
+        let mut redactor = Redactor::new();
+        for (key, value) in &self.root {
+            collect_secrets(key, value, &mut redactor);
+        }
+        redactor
     }
 
     pub fn path(&self) -> &Path {
@@ -301,6 +351,47 @@ impl Document {
             base_url: fields.string("base_url")?,
             claims,
         })
+    }
+}
+
+/// Adds the secrets under `key` (a token, a key, a secret, a password) and every email address
+/// (labels that are addresses, `email` fields, the email claim of a JWT) to `redactor`.
+fn collect_secrets(key: &str, value: &Value, redactor: &mut Redactor) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                collect_secrets(k, v, redactor);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                collect_secrets(key, item, redactor);
+            }
+        }
+        Value::String(text) => {
+            let key = key.to_ascii_lowercase();
+            let secret = [
+                "token",
+                "key",
+                "secret",
+                "password",
+                "authorization",
+                "cookie",
+            ]
+            .iter()
+            .any(|word| key.contains(word))
+                && key != "auth_type";
+            if secret {
+                redactor.secret(text);
+                if let Some(email) = TokenClaims::from_jwt(text).and_then(|c| c.email) {
+                    redactor.email(&email);
+                }
+            }
+            if text.contains('@') && (key.contains("email") || key == "label" || key == "source") {
+                redactor.email(text);
+            }
+        }
+        _ => {}
     }
 }
 

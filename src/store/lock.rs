@@ -5,10 +5,17 @@
 //! The lock file is opened read+write+create and never truncated or deleted: deleting it would
 //! let two processes lock two different inodes under the same name. The file we rename over
 //! (auth.json) is never the one locked, for the same reason.
+//!
+//! It is opened with `O_NOFOLLOW` (a symlink planted as auth.lock, dangling or not, would make
+//! rotor create or lock a file elsewhere) and `O_NONBLOCK` (a FIFO in its place cannot hang
+//! rotor). A lock file rotor creates belongs to the directory's owner, with read and write for
+//! that owner (and for the directory's group when the directory grants it write), whatever the
+//! umask: so `sudo rotor …` in a service user's HERMES_HOME leaves a lock the service can take.
 
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -43,17 +50,10 @@ pub fn acquire(
     timeout: Duration,
     announce: impl FnOnce(&Path),
 ) -> Result<LockGuard> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(lock_path)
-        .map_err(|source| Error::Write {
-            path: lock_path.to_path_buf(),
-            source,
-        })?;
+    let file = open_lock_file(lock_path).map_err(|source| Error::Write {
+        path: lock_path.to_path_buf(),
+        source,
+    })?;
     let start = Instant::now();
     let mut announce = Some(announce);
     loop {
@@ -81,6 +81,54 @@ pub fn acquire(
         }
         std::thread::sleep(POLL.min(timeout - waited));
     }
+}
+
+/// Opens the lock file, creating it (owned like its directory) when it does not exist.
+fn open_lock_file(lock_path: &Path) -> io::Result<File> {
+    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let open = |create_new: bool| {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(create_new)
+            .mode(0o600)
+            .custom_flags(flags)
+            .open(lock_path)
+            .map_err(|e| super::file::symlink_refused(e, lock_path))
+    };
+    let file = match open(true) {
+        Ok(file) => {
+            give_to_directory_owner(&file, lock_path)?;
+            file
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => open(false)?,
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other(format!(
+            "it is {}, not a regular file: refused",
+            super::file::kind(&meta)
+        )));
+    }
+    Ok(file)
+}
+
+/// A new lock file gets its directory's owner and group, and a mode that lets them take it.
+fn give_to_directory_owner(file: &File, lock_path: &Path) -> io::Result<()> {
+    let dir = match lock_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let dir_meta = std::fs::metadata(&dir)?;
+    let mine = file.metadata()?;
+    if (mine.uid(), mine.gid()) != (dir_meta.uid(), dir_meta.gid()) {
+        // Only root may give a file away; anyone else keeps it (and the group bits below).
+        let _ = std::os::unix::fs::fchown(file, Some(dir_meta.uid()), Some(dir_meta.gid()));
+    }
+    let group_rw = dir_meta.mode() & 0o020 != 0;
+    let mode = if group_rw { 0o660 } else { 0o600 };
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
 }
 
 #[cfg(test)]
@@ -114,5 +162,28 @@ mod tests {
         drop(first);
         acquire(&path, Duration::from_millis(120), |_| {}).unwrap();
         assert!(path.exists(), "the lock file is never deleted");
+    }
+
+    #[test]
+    fn a_symlinked_lock_is_refused_and_nothing_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.lock");
+        let elsewhere = dir.path().join("elsewhere");
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        let err = acquire(&path, Duration::from_millis(50), |_| {}).unwrap_err();
+        assert!(err.to_string().contains("auth.lock"), "{err}");
+        assert!(
+            !elsewhere.exists(),
+            "a dangling link made rotor create a file"
+        );
+    }
+
+    #[test]
+    fn a_new_lock_is_readable_and_writable_by_its_owner_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.lock");
+        drop(acquire(&path, Duration::from_millis(50), |_| {}).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o600, 0o600, "{mode:o}");
     }
 }

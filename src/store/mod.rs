@@ -5,17 +5,22 @@
 //! write atomically, release. A stale in-memory copy is never written back.
 
 mod document;
+mod file;
 mod lock;
 pub mod patch;
 mod write;
 
 pub use document::Document;
+pub use file::check_regular;
 pub use lock::lock_path_for;
-pub use write::{real_target, to_hermes_json};
+pub use write::to_hermes_json;
 
 use crate::error::{Error, Result};
+use file::Identity;
+use std::cell::Cell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Where auth.json is when no `--auth-file` (or `ROTOR_AUTH_FILE`) says: `$HERMES_HOME/auth.json`,
@@ -35,65 +40,85 @@ pub fn hermes_home() -> PathBuf {
         .join(".hermes")
 }
 
-/// The largest auth.json rotor reads. Real ones are a few kilobytes; a file far larger is not
-/// one (or is an attack on memory), and is refused like any other invalid file.
+/// The largest auth.json rotor reads, and so the largest it writes. Real ones are a few
+/// kilobytes; a file far larger is not one (or is an attack on memory), and is refused like any
+/// other invalid file.
 pub const MAX_AUTH_FILE_BYTES: u64 = 16 << 20;
 
-#[derive(Debug, Clone)]
+/// Called once when a lock wait passes a second, with the lock's path: the store never prints.
+pub type WaitNotice = Arc<dyn Fn(&Path) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct AuthStore {
     path: PathBuf,
     lock_timeout: Duration,
-    quiet: bool,
+    on_wait: Option<WaitNotice>,
+}
+
+impl std::fmt::Debug for AuthStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthStore")
+            .field("path", &self.path)
+            .field("lock_timeout", &self.lock_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthStore {
-    pub fn new(path: PathBuf, lock_timeout: Duration, quiet: bool) -> Self {
+    pub fn new(path: PathBuf, lock_timeout: Duration) -> Self {
         AuthStore {
             path,
             lock_timeout,
-            quiet,
+            on_wait: None,
         }
+    }
+
+    /// Calls `notice` when waiting for the lock lasts longer than a second.
+    pub fn with_wait_notice(mut self, notice: WaitNotice) -> Self {
+        self.on_wait = Some(notice);
+        self
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    pub fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+
     /// Reads and validates auth.json without locking: a snapshot for reporting. The atomic
     /// writes of Hermes and rotor mean a reader always sees one whole version of the file.
     pub fn load(&self) -> Result<Document> {
-        let read_err = |source| Error::Read {
-            path: self.path.clone(),
-            source,
-        };
-        let mut bytes = Vec::new();
-        std::fs::File::open(&self.path)
-            .and_then(|file| file.take(MAX_AUTH_FILE_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(read_err)?;
-        if bytes.len() as u64 > MAX_AUTH_FILE_BYTES {
-            return Err(read_err(std::io::Error::other(format!(
-                "larger than {} MiB: not an auth.json rotor will read",
-                MAX_AUTH_FILE_BYTES >> 20
-            ))));
-        }
-        Document::parse(&self.path, &bytes)
+        read_document(&self.path, &self.path, false).map(|(doc, _)| doc)
     }
 
     /// Takes `auth.lock` (waiting up to the lock timeout, announcing the wait) and sweeps
     /// crashed writers' temp files. Read and write through the returned [`Locked`].
+    ///
+    /// auth.json must be a regular file before the lock is taken (a FIFO would hang rotor
+    /// while it holds the lock); under the lock, a symlinked auth.json is resolved once, and
+    /// that one file is what is read and what the write replaces.
     pub fn lock(&self) -> Result<Locked<'_>> {
-        let guard = lock::acquire(&lock_path_for(&self.path), self.lock_timeout, |lock| {
-            if !self.quiet {
-                eprintln!(
-                    "rotor: waiting for the lock on {} (held by another process; up to {}s)",
-                    lock.display(),
-                    self.lock_timeout.as_secs_f64()
-                );
+        file::check_regular(&self.path).map_err(|source| Error::Read {
+            path: self.path.clone(),
+            source,
+        })?;
+        let on_wait = self.on_wait.clone();
+        let guard = lock::acquire(&lock_path_for(&self.path), self.lock_timeout, move |lock| {
+            if let Some(notice) = &on_wait {
+                notice(lock);
             }
         })?;
-        write::sweep_stale_temp_files(&self.path, SystemTime::now());
+        let real = std::fs::canonicalize(&self.path).map_err(|source| Error::Read {
+            path: self.path.clone(),
+            source,
+        })?;
+        write::sweep_stale_temp_files(&real, SystemTime::now());
         Ok(Locked {
             store: self,
+            real,
+            read: Cell::new(None),
             _guard: guard,
         })
     }
@@ -110,25 +135,77 @@ impl AuthStore {
     }
 }
 
+/// Reads the document at `open` (named `shown` in errors). With `no_follow`, a symlink at
+/// `open` is refused (the path was resolved already).
+fn read_document(shown: &Path, open: &Path, no_follow: bool) -> Result<(Document, Identity)> {
+    let read_err = |source| Error::Read {
+        path: shown.to_path_buf(),
+        source,
+    };
+    let (file, meta) = file::open_regular(open, no_follow).map_err(read_err)?;
+    if meta.len() > MAX_AUTH_FILE_BYTES {
+        return Err(read_err(too_large()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_AUTH_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_AUTH_FILE_BYTES {
+        return Err(read_err(too_large()));
+    }
+    Ok((Document::parse(shown, &bytes)?, Identity::of(&meta)))
+}
+
+fn too_large() -> std::io::Error {
+    std::io::Error::other(format!(
+        "larger than {} MiB: not an auth.json rotor will read",
+        MAX_AUTH_FILE_BYTES >> 20
+    ))
+}
+
 /// auth.json while rotor holds `auth.lock`. The lock is released when this is dropped.
 #[derive(Debug)]
 pub struct Locked<'a> {
     store: &'a AuthStore,
+    /// auth.json with every symlink resolved, once, under the lock.
+    real: PathBuf,
+    /// The file the last [`Locked::read`] read: the only one a write may replace.
+    read: Cell<Option<Identity>>,
     _guard: lock::LockGuard,
 }
 
 impl Locked<'_> {
     /// Re-reads the file: what is on disk now, not what was read before the lock.
     pub fn read(&self) -> Result<Document> {
-        self.store.load()
+        let (doc, identity) = read_document(&self.store.path, &self.real, true)?;
+        self.read.set(Some(identity));
+        Ok(doc)
     }
 
     /// Writes `doc` if it was changed (stamping `version` and `updated_at`); else does nothing.
+    /// The new file keeps the old one's owner, group and mode, and replaces it only if it is
+    /// still the file that was read.
     pub fn write(&self, doc: &mut Document) -> Result<()> {
-        if doc.is_changed() {
-            let bytes = doc.to_bytes(crate::time::now());
-            write::write_atomic(&self.store.path, &bytes)?;
+        if !doc.is_changed() {
+            return Ok(());
         }
-        Ok(())
+        let write_err = |source| Error::Write {
+            path: self.store.path.clone(),
+            source,
+        };
+        let Some(identity) = self.read.get() else {
+            return Err(Error::Internal(
+                "auth.json written without being read".into(),
+            ));
+        };
+        let bytes = doc.to_bytes(crate::time::now());
+        if bytes.len() as u64 > MAX_AUTH_FILE_BYTES {
+            // rotor must never write a file it would refuse to read.
+            return Err(write_err(std::io::Error::other(format!(
+                "the new content would be larger than {} MiB, the most rotor reads: not written",
+                MAX_AUTH_FILE_BYTES >> 20
+            ))));
+        }
+        write::write_atomic(&self.real, &bytes, identity).map_err(write_err)
     }
 }

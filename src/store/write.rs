@@ -7,9 +7,15 @@
 //! Durability: temp file in the same directory (O_EXCL, 0600), write, fsync, rename over the
 //! target, fsync the directory. Until the rename the old file is untouched; after it the new one
 //! is complete. A failed write removes its temp file. A symlinked auth.json is written through
-//! to its target and the link is kept, as Hermes's `atomic_replace` does.
+//! to its target (resolved once, under the lock) and the link is kept, as Hermes's
+//! `atomic_replace` does.
+//!
+//! Ownership: the new file gets the old one's owner, group and permission bits (plus read and
+//! write for its owner, whatever the umask), so `sudo rotor …` on a service user's HERMES_HOME
+//! leaves a file the service can still read. Identity: just before the rename, the file about
+//! to be replaced must still be the one that was read (device and inode).
 
-use crate::error::{Error, Result};
+use super::file::Identity;
 use serde_json::ser::{Formatter, PrettyFormatter};
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -84,49 +90,54 @@ impl Formatter for AsciiPretty {
     }
 }
 
-/// The file actually replaced: the target of a symlink, else the path itself.
-pub fn real_target(path: &Path) -> PathBuf {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-        }
-        _ => path.to_path_buf(),
-    }
-}
-
-/// Replaces `path` with `bytes` atomically and durably. On error the old file is untouched and
-/// no temp file remains.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let target = real_target(path);
-    let write_err = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = parent_dir(&target);
-    let name = file_name(&target);
+/// Replaces `target` (a resolved path: no symlink) with `bytes` atomically and durably, if it
+/// is still the file `read` describes. On error the old file is untouched and no temp file
+/// remains.
+pub fn write_atomic(target: &Path, bytes: &[u8], read: Identity) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = parent_dir(target);
+    let name = file_name(target);
     // Named like Hermes's temp files so either tool's sweep recognises the other's leftovers.
     let mut temp = tempfile::Builder::new()
         .prefix(&format!("{name}.tmp.{}.", std::process::id()))
         .rand_bytes(16)
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .tempfile_in(&dir)
-        .map_err(write_err)?;
-    temp.write_all(bytes).map_err(write_err)?;
-    temp.as_file().sync_all().map_err(write_err)?;
-    temp.persist(&target).map_err(|e| write_err(e.error))?;
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(write_err)?;
-    Ok(())
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(&dir)?;
+    temp.write_all(bytes)?;
+    let file = temp.as_file();
+    let created = file.metadata()?;
+    if (created.uid(), created.gid()) != (read.uid, read.gid) {
+        std::os::unix::fs::fchown(file, Some(read.uid), Some(read.gid)).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot give the new file the owner {}:{} of the old one ({e}); \
+                     run rotor as that user or as root",
+                    read.uid, read.gid
+                ),
+            )
+        })?;
+    }
+    // Set after the chown (which may clear mode bits), and explicitly: the umask applied at
+    // creation must not take the owner's read and write away.
+    file.set_permissions(fs::Permissions::from_mode((read.mode & 0o777) | 0o600))?;
+    file.sync_all()?;
+    let now = fs::symlink_metadata(target)?;
+    if now.file_type().is_symlink() || !read.same_file(&now) {
+        return Err(io::Error::other(
+            "it was replaced by another file while rotor held the lock: nothing written",
+        ));
+    }
+    temp.persist(target).map_err(|e| e.error)?;
+    File::open(&dir)?.sync_all()
 }
 
 /// Removes temp files of earlier writers that crashed (`auth.json.tmp.*`, `.auth_*.tmp`) once
 /// they are older than ten minutes. Called with the lock held, so no live writer owns them.
 /// Failures are ignored: a leftover file is harmless, and sweeping must never block a write.
-pub fn sweep_stale_temp_files(path: &Path, now: SystemTime) {
-    let target = real_target(path);
-    let dir = parent_dir(&target);
-    let name = file_name(&target);
+pub fn sweep_stale_temp_files(target: &Path, now: SystemTime) {
+    let dir = parent_dir(target);
+    let name = file_name(target);
     let stem = target
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -183,36 +194,50 @@ mod tests {
         assert_eq!(text, expected);
     }
 
+    fn identity(path: &Path) -> Identity {
+        Identity::of(&fs::metadata(path).unwrap())
+    }
+
     #[test]
-    fn writes_0600_and_leaves_no_temp_file() {
+    fn keeps_the_mode_adds_owner_rw_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("auth.json");
         fs::write(&path, "old").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        write_atomic(&path, b"new").unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        for (old, new) in [
+            (0o644, 0o644),
+            (0o600, 0o600),
+            (0o400, 0o600),
+            (0o640, 0o640),
+        ] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(old)).unwrap();
+            write_atomic(&path, b"new", identity(&path)).unwrap();
+            assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                new,
+                "{old:o}"
+            );
+        }
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
-    fn writes_through_a_symlink_and_keeps_it() {
+    fn a_replaced_file_is_not_overwritten() {
         let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real.json");
-        let link = dir.path().join("auth.json");
-        fs::write(&real, "old").unwrap();
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        write_atomic(&link, b"new").unwrap();
-        assert!(
-            fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
+        let path = dir.path().join("auth.json");
+        fs::write(&path, "old").unwrap();
+        let read = identity(&path);
+        // Another file takes its place (not through the lock).
+        fs::write(dir.path().join("other"), "other").unwrap();
+        fs::rename(dir.path().join("other"), &path).unwrap();
+        let err = write_atomic(&path, b"new", read).unwrap_err();
+        assert!(err.to_string().contains("replaced"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "other");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
         );
-        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
     }
 
     #[test]

@@ -5,7 +5,11 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_rotor");
+/// The rotor binary under test: this build's, or the one `ROTOR_IT_BIN` names (to show that a
+/// new test fails on an older build: build the old commit, point `ROTOR_IT_BIN` at it).
+pub static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::env::var("ROTOR_IT_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rotor").to_string())
+});
 
 /// Fixed evaluation times used with `--at` (see tests/fixtures/hermes-0.19/README.md).
 pub const AT_0430: &str = "2026-11-28T04:30:00Z";
@@ -58,7 +62,7 @@ impl Env {
 
     /// A rotor command with HERMES_HOME (and HOME) set to this env and a fixed terminal width.
     pub fn command(&self) -> Command {
-        self.command_of(BIN)
+        self.command_of(&*BIN)
     }
 
     /// Any program (a wrapper such as `sh`, `strace`, `setpriv`) in the same environment.
@@ -123,7 +127,7 @@ impl Run {
 pub fn bare(args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     Run::from(
-        Command::new(BIN)
+        Command::new(&*BIN)
             .env_clear()
             .env("HOME", dir.path())
             .env("COLUMNS", "100")

@@ -181,6 +181,7 @@ fn until_takes_absolute_and_relative_times() {
         "d4e5f6",
         "--until",
         "2099-01-01T00:00:00Z",
+        "--force",
     ])
     .expect_code(0);
     let e = &env.auth_json()["credential_pool"]["openai-codex"][1];

@@ -142,7 +142,7 @@ fn a_file_size_limit_fails_cleanly() {
     cmd.arg("-c")
         .arg("trap '' XFSZ; ulimit -f 2; exec \"$@\"")
         .arg("sh")
-        .arg(BIN)
+        .arg(&*BIN)
         .args(SET);
     let run = Run::from(cmd.output().unwrap());
     assert_refused(&run, &env.auth(), &before, "File too large");
@@ -171,7 +171,7 @@ fn a_read_only_directory_fails_cleanly() {
         assert!(chown.success());
         let mut cmd = env.command_of("setpriv");
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(BIN);
+            .arg(&*BIN);
         cmd
     } else {
         env.command()

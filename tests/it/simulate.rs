@@ -287,7 +287,7 @@ fn identical_seeds_give_identical_traces() {
 
 #[test]
 fn scenarios_read_from_stdin() {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(&*BIN)
         .args(["simulate", "-", "--format", "json"])
         .env_clear()
         .stdin(Stdio::piped())

@@ -51,7 +51,7 @@ fn one_update_is_lock_temp_fsync_rename_fsync_dir_unlock() {
             "trace=open,openat,creat,flock,write,pwrite64,writev,fsync,fdatasync,\
              rename,renameat,renameat2,truncate,ftruncate",
         ])
-        .arg(BIN)
+        .arg(&*BIN)
         .args(["cooldown", "set", "openai-codex#1", "--for", "1h"])
         .output();
     let traced = match traced {

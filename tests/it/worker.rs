@@ -75,13 +75,22 @@ fn worker() {
         max_pause_ms: var("ROTOR_IT_PAUSE_MS").parse().unwrap(),
         wrong_lock: mode == "wrong-lock",
     };
-    let store = AuthStore::new(job.auth.clone(), Duration::from_secs(300), true);
+    let store = AuthStore::new(job.auth.clone(), Duration::from_secs(300));
     let mut rng = fastrand::Rng::new();
     for _ in 0..job.cycles {
         if job.wrong_lock {
             wrong_lock_cycle(&job);
         } else {
-            store.update(|doc| increment(doc, &job)).unwrap();
+            // A writer that ignores the lock (the negative controls) may replace auth.json
+            // between rotor's read and its rename: rotor then refuses to write, and the
+            // increment is tried again, as an operator would rerun the command.
+            loop {
+                match store.update(|doc| increment(doc, &job)) {
+                    Err(rotor::Error::Write { source, .. })
+                        if source.to_string().contains("replaced") => {}
+                    other => break other.unwrap(),
+                }
+            }
         }
         if job.max_pause_ms > 0 {
             std::thread::sleep(Duration::from_micros(rng.u64(..job.max_pause_ms * 1000)));
