@@ -14,7 +14,7 @@ pub fn list(ctx: &Context, args: &ListArgs) -> Result<()> {
         Some(at) => time::parse_time_arg(at, time::now()).map_err(Error::Usage)?,
         None => time::now(),
     };
-    let doc = ctx.store.load()?;
+    let doc = ctx.load()?;
     let providers = chosen_providers(&doc, &args.provider)?;
     let report = pool_report(ctx, &doc, &providers, &args.selection, now)?;
     // The parsed file is the largest thing in memory: free it before rendering, which then

@@ -204,19 +204,17 @@ impl RequestEnd {
     pub fn into_result(&self, provider: &str) -> Result<(), Error> {
         let failure = || {
             self.last_failure.as_ref().map_or_else(String::new, |f| {
-                let status = f
-                    .status
-                    .map_or_else(|| "no status".to_string(), |s| s.to_string());
                 let detail = [f.error_type.as_deref(), f.message.as_deref()]
                     .into_iter()
                     .flatten()
                     .collect::<Vec<_>>()
                     .join(": ");
-                let sep = if detail.is_empty() { "" } else { " " };
-                format!(
-                    " (last failure: {status} {}{sep}{detail})",
-                    f.class.as_str()
-                )
+                let what = match f.status {
+                    Some(status) => format!("HTTP {status} {}", f.class.as_str()),
+                    None => f.class.as_str().to_string(),
+                };
+                let sep = if detail.is_empty() { "" } else { ": " };
+                format!(" (last failure: {what}{sep}{detail})")
             })
         };
         match self.outcome {

@@ -15,7 +15,7 @@ const TOKEN: &str = "/oauth/token";
 const ACCOUNTS: [&str; 3] = ["acct-0001", "acct-0002", "acct-0003"];
 
 /// An unsigned JWT like the fixtures' (and Codex's) access tokens.
-fn jwt(exp: f64, account: &str) -> String {
+pub fn jwt(exp: f64, account: &str) -> String {
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let claims = json!({"exp": exp, "email": "x@example.com",
         "https://api.openai.com/auth": {"chatgpt_plan_type": "team", "chatgpt_account_id": account}});

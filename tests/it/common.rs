@@ -123,6 +123,43 @@ impl Run {
     }
 }
 
+/// Whether a test's prerequisite (a tool, root, a kernel feature) is here. Without it the test
+/// says so on stderr and skips what needs it, on a developer's machine. Under `CI=true` a
+/// missing prerequisite fails the test instead: CI installs everything the tests need, so a
+/// skip there would hide a test that no longer runs.
+#[track_caller]
+pub fn prerequisite(what: &str, available: Result<(), String>) -> bool {
+    match available {
+        Ok(()) => true,
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("prerequisite missing under CI=true: {what}: {why}")
+        }
+        Err(why) => {
+            eprintln!("SKIPPED ({what}): {why}");
+            false
+        }
+    }
+}
+
+/// Whether the tests run as root (CI does: the ownership and filesystem tests need it).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// `Ok` when `program` runs (`program --version`).
+pub fn tool(program: &str) -> Result<(), String> {
+    match std::process::Command::new(program)
+        .arg("--version")
+        .output()
+    {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("cannot run {program}: {e}")),
+    }
+}
+
 /// rotor run outside any env, for `--help` and the like.
 pub fn bare(args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();

@@ -61,10 +61,17 @@ fn temp_files(env: &Env) -> Vec<std::path::PathBuf> {
 #[derive(Debug, Default)]
 struct Tally {
     kills: usize,
+    /// Kills that landed mid-write: after the temp file was created, before the rename (the
+    /// killed writer left its temp file behind).
+    mid_write: usize,
     old: usize,
     new: usize,
     finished: usize,
 }
+
+/// Kills that must land mid-write for a run to count: without them the test would only have
+/// shown that killing rotor before or after a write is harmless.
+const MID_WRITE_KILLS: usize = 3;
 
 fn kill_runs(kills: usize) -> (Env, Tally) {
     let env = big_env();
@@ -84,11 +91,18 @@ fn kill_runs(kills: usize) -> (Env, Tally) {
     let (mut rest, _) = split(&env.auth_json());
     let mut tally = Tally::default();
     let mut rng = fastrand::Rng::with_seed(6);
-    // Until `kills` processes were really killed (a few finish before their kill arrives).
+    // Until `kills` processes were really killed (a few finish before their kill arrives), and
+    // some of them in the middle of their write.
     for k in 0.. {
-        if tally.kills >= kills {
+        if tally.kills >= kills && tally.mid_write >= MID_WRITE_KILLS {
             break;
         }
+        assert!(
+            k < kills * 20,
+            "after {k} runs only {} kills landed mid-write: {tally:?}",
+            tally.mid_write
+        );
+        let temps_before = temp_files(&env).len();
         let reason = format!("kill {k}");
         let before = env.read_auth();
         let mut child = env
@@ -118,6 +132,9 @@ fn kill_runs(kills: usize) -> (Env, Tally) {
                 "rotor failed on its own: {status}"
             );
             tally.kills += 1;
+            if temp_files(&env).len() > temps_before {
+                tally.mid_write += 1;
+            }
         }
         let after = env.read_auth();
         if after == before {

@@ -55,8 +55,7 @@ fn bash_completes_subcommands_and_flags() {
 
 #[test]
 fn every_man_page_renders_without_warnings() {
-    if Command::new("man").arg("--version").output().is_err() {
-        eprintln!("skipped: `man` is not installed");
+    if !crate::common::prerequisite("man, to render the man pages", crate::common::tool("man")) {
         return;
     }
     let mut pages: Vec<_> = std::fs::read_dir(repo().join("man"))

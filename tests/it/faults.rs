@@ -4,20 +4,14 @@
 //!
 //! Tests run as root in CI, and root ignores permission bits: the read-only directory test then
 //! runs rotor as an unprivileged user (setpriv), and the filesystem tests mount a small tmpfs.
-//! Where neither is possible the test says why on stderr and skips that part.
+//! Where neither is possible the test says why on stderr and skips that part, except under
+//! `CI=true`, where a missing prerequisite fails the test (see `common::prerequisite`).
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const SET: &[&str] = &["cooldown", "set", "openai-codex#1", "--for", "1h"];
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
 
 /// Files in `dir` besides auth.json and auth.lock (a temp file left behind would be one).
 fn others(dir: &Path) -> Vec<String> {
@@ -95,10 +89,6 @@ impl Drop for Tmpfs {
     }
 }
 
-fn skip(test: &str, why: &str) {
-    eprintln!("SKIPPED {test}: {why}");
-}
-
 /// Fills the filesystem holding `dir` until a write fails with ENOSPC.
 fn fill(dir: &Path) {
     use std::io::Write;
@@ -116,10 +106,14 @@ fn fill(dir: &Path) {
 
 #[test]
 fn a_full_filesystem_fails_cleanly() {
-    let fs = match Tmpfs::mount("256k") {
-        Ok(fs) => fs,
-        Err(why) => return skip("a_full_filesystem_fails_cleanly", &why),
-    };
+    let fs = Tmpfs::mount("256k");
+    if !prerequisite(
+        "a tmpfs to fill",
+        fs.as_ref().map(|_| ()).map_err(Clone::clone),
+    ) {
+        return;
+    }
+    let Ok(fs) = fs else { return };
     let env = Env::with_fixture("fresh.json");
     let auth = fs.path().join("auth.json");
     let before = fixture_bytes("fresh.json");
@@ -157,11 +151,11 @@ fn a_read_only_directory_fails_cleanly() {
     let dir = env.dir.path();
     let mut cmd = if is_root() {
         // Root ignores the mode bits: run rotor as nobody, owner of the files, in a 0555 dir.
-        if Command::new("setpriv").arg("--version").output().is_err() {
-            return skip(
-                "a_read_only_directory_fails_cleanly",
-                "running as root and setpriv is missing: root ignores a read-only directory",
-            );
+        if !prerequisite(
+            "setpriv, to run as nobody: root ignores a read-only directory",
+            tool("setpriv"),
+        ) {
+            return;
         }
         let chown = Command::new("chown")
             .args(["-R", "65534:65534"])
@@ -184,10 +178,14 @@ fn a_read_only_directory_fails_cleanly() {
 
 #[test]
 fn a_read_only_filesystem_fails_cleanly() {
-    let fs = match Tmpfs::mount("1m") {
-        Ok(fs) => fs,
-        Err(why) => return skip("a_read_only_filesystem_fails_cleanly", &why),
-    };
+    let fs = Tmpfs::mount("1m");
+    if !prerequisite(
+        "a tmpfs to remount read-only",
+        fs.as_ref().map(|_| ()).map_err(Clone::clone),
+    ) {
+        return;
+    }
+    let Ok(fs) = fs else { return };
     let env = Env::with_fixture("fresh.json");
     let auth = fs.path().join("auth.json");
     let before = fixture_bytes("fresh.json");

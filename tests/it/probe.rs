@@ -472,3 +472,112 @@ fn the_prometheus_reader_rejects_what_node_exporter_would() {
         assert!(caught.is_err(), "accepted {bad:?}");
     }
 }
+
+/// Marks the entry `id` of `env` dead the way Hermes does: under auth.lock, re-reading the file,
+/// replacing it atomically.
+fn hermes_marks_dead(env: &Env, id: &str) {
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(env.lock())
+        .unwrap();
+    lock.lock().unwrap();
+    let mut doc = env.auth_json();
+    for entry in doc["credential_pool"]["openai-codex"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if entry["id"] == id {
+            entry["last_status"] = json!("dead");
+            entry["last_status_at"] = json!(now());
+            entry["last_error_code"] = json!(401);
+            entry["last_error_reason"] = json!("token_revoked");
+        }
+    }
+    let tmp = env.dir.path().join("auth.json.tmp.hermes");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    std::fs::rename(&tmp, env.auth()).unwrap();
+    lock.unlock().unwrap();
+}
+
+#[test]
+fn a_profile_marked_dead_while_the_probe_runs_stays_dead() {
+    // Profile 1 is cooling when the probe starts; the provider will say it is healthy (which
+    // would clear the cooldown), but while its answer is on the way the gateway marks the
+    // profile dead. The probe's verdict is stale: it must not bring the profile back.
+    let env = Env::with_fixture("fresh.json");
+    env.run(&["cooldown", "set", "openai-codex#1", "--for", "2h"])
+        .expect_code(0);
+    let server = FakeServer::start();
+    server.on_header(
+        USAGE,
+        "chatgpt-account-id",
+        ACCOUNTS[0],
+        vec![usage(5.0, now() + 600.0, 5.0).delayed(std::time::Duration::from_millis(1500))],
+    );
+    server.on(USAGE, vec![usage(5.0, now() + 600.0, 5.0)]);
+    let base = format!("{}/codex", server.url);
+    let child = env
+        .command()
+        .args([
+            "profiles",
+            "probe",
+            "--provider",
+            "openai-codex",
+            "--format",
+            "json",
+        ])
+        .args(["--base-url", &base])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    hermes_marks_dead(&env, "a1b2c3");
+    let out = child.wait_with_output().unwrap();
+    let run = Run::from(out);
+    assert_eq!(
+        codex_entry(&env, 0)["last_status"],
+        "dead",
+        "{}",
+        run.stderr
+    );
+    let report = run.json();
+    let p = probed(&report, "a1b2c3");
+    assert_eq!(p["verdict"], "healthy");
+    assert_eq!(p["written"], false, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("changed on disk"),
+        "{p}"
+    );
+    assert_eq!(
+        probed(&report, "d4e5f6")["written"],
+        false,
+        "nothing to write for a healthy profile"
+    );
+}
+
+#[test]
+fn a_probe_that_reaches_nobody_exits_4() {
+    let env = Env::with_fixture("fresh.json");
+    let before = env.read_auth();
+    let run = env.run(&[
+        "profiles",
+        "probe",
+        "--provider",
+        "openai-codex",
+        "--base-url",
+        "http://127.0.0.1:9/codex",
+        "--timeout",
+        "2s",
+    ]);
+    run.expect_code(4);
+    assert!(
+        run.stderr.contains("no probe got an answer"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("127.0.0.1:9"), "{}", run.stderr);
+    assert_eq!(env.read_auth(), before);
+}

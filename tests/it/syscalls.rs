@@ -57,15 +57,12 @@ fn one_update_is_lock_temp_fsync_rename_fsync_dir_unlock() {
     let traced = match traced {
         Ok(output) => Run::from(output),
         Err(e) => {
-            eprintln!("SKIPPED syscall order: cannot run strace ({e}); install strace");
+            prerequisite("strace, to see the syscalls", Err(e.to_string()));
             return;
         }
     };
     if traced.code != 0 && traced.stderr.contains("ptrace") {
-        eprintln!(
-            "SKIPPED syscall order: strace cannot trace here: {}",
-            traced.stderr
-        );
+        prerequisite("ptrace, for strace", Err(traced.stderr.clone()));
         return;
     }
     traced.expect_code(0);
