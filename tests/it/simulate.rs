@@ -377,3 +377,117 @@ fn request_errors_exit_5_and_failures_after_output_exit_4() {
     );
     run.expect_code(4);
 }
+
+/// A long scenario with every kind of answer: usage limits with resets, throttles, outages,
+/// timeouts, cut streams before and after output, billing, revoked and refreshable tokens,
+/// rejected requests; twelve profiles, random picks, 1,500 requests.
+fn mixed_scenario() -> Value {
+    use base64::Engine as _;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let start = 1_795_838_400.0; // 2026-11-28T04:00:00Z
+    let mut pool = Vec::new();
+    let mut scripts = serde_json::Map::new();
+    for i in 0..12u64 {
+        let id = format!("p{i:02}");
+        // Every third profile's token expires an hour in, so refreshes happen along the way.
+        let exp = if i % 3 == 0 {
+            start + 3600.0
+        } else {
+            4_102_444_800.0
+        };
+        let claims = json!({"exp": exp, "email": format!("u{i}@example.com"),
+            "https://api.openai.com/auth": {"chatgpt_plan_type": "team", "chatgpt_account_id": format!("acct-{i}")}});
+        let token = format!("{}.{}.sig", b64(&json!({"alg": "none"})), b64(&claims));
+        pool.push(
+            json!({"id": id, "label": format!("u{i}@example.com"), "auth_type": "oauth",
+            "priority": i, "access_token": token, "refresh_token": format!("rt-{id}-0123456789")}),
+        );
+        let responses: Vec<Value> = (0..400u64)
+            .map(|k| match (k * 7 + i * 13) % 37 {
+                0 => usage_limit(240 + 120 * (k % 7)),
+                1..=3 => json!("unavailable"),
+                4 => json!({"status": 429, "retry_after": 2}),
+                5 => json!("timeout"),
+                6 => json!("stream_cut"),
+                7 if k % 5 == 0 => json!("stream_cut_after_output"),
+                8 if k % 3 == 0 => json!({"status": 402, "message": "billing hard limit"}),
+                9 if k % 11 == 0 => json!({"status": 401, "error_type": "token_invalidated",
+                    "message": "Your token was invalidated for u@example.com"}),
+                10 => json!({"status": 401, "message": "expired"}),
+                11 if k % 4 == 0 => json!({"status": 400, "error_type": "invalid_request_error",
+                    "message": "bad request"}),
+                12 => json!({"status": 529, "message": "Overloaded", "latency": 0.5}),
+                _ => json!("ok"),
+            })
+            .collect();
+        let refresh = match i % 4 {
+            0 => json!(["refreshed", "adopted", "failed", "refreshed"]),
+            1 => json!(["failed", "dead"]),
+            _ => json!([]),
+        };
+        scripts.insert(
+            id,
+            json!({"responses": responses, "then": "success", "refresh": refresh}),
+        );
+    }
+    json!({
+        "description": "1,500 requests with every kind of failure",
+        "provider": "openai-codex", "strategy": "random", "seed": 7,
+        "start": start,
+        "policy": {"attempts_per_profile": 3, "max_wait": "20s", "backoff_base": 0.5,
+                   "max_profiles": 6, "deadline": "90s", "max_cooldown": "10m"},
+        "pool": pool,
+        "requests": (0..1500).map(|n| n * 9).collect::<Vec<_>>(),
+        "scripts": scripts,
+    })
+}
+
+#[test]
+fn a_long_mixed_scenario_gives_the_recorded_events() {
+    // The JSON events of this scenario are the engine's whole contract in one run. Their digest
+    // was recorded before the redesign that gave every driver one drive loop; any change in an
+    // event, a field, an order or a time changes it. (A deliberate change of the contract
+    // records a new digest, and says so in its commit.)
+    const DIGEST: &str = "790f587c7bc29909fca91643d3eef132110dc8089429db73ba1211e68da92845";
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.json");
+    std::fs::write(&path, mixed_scenario().to_string()).unwrap();
+    let out = Command::new(&*BIN)
+        .env_clear()
+        .arg("simulate")
+        .arg(&path)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let digest: String = sha2::Sha256::digest(run.stdout.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if digest != DIGEST {
+        let keep = std::env::temp_dir().join("rotor-mixed-scenario.jsonl");
+        std::fs::write(&keep, &run.stdout).unwrap();
+        panic!(
+            "the events changed: digest {digest}, recorded {DIGEST}; output in {}",
+            keep.display()
+        );
+    }
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = |name: &str| lines.iter().filter(|l| l["event"] == name).count();
+    assert_eq!(count("request_start"), 1500);
+    assert_eq!(count("request_end"), 1500);
+    for kind in [
+        "profile_rotation",
+        "profile_cooldown",
+        "token_refresh",
+        "attempt_failed",
+    ] {
+        assert!(count(kind) > 20, "{kind}: {}", count(kind));
+    }
+}
