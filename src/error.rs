@@ -4,6 +4,8 @@
 //! script can branch on `$?` without parsing text. Messages are lowercase fragments; `main` prints
 //! them as `rotor: <message>` followed by their cause chain.
 
+use crate::engine::{EngineError, RequestEnd, RequestOutcome};
+use crate::time::{relative, rfc3339_s};
 use std::path::PathBuf;
 
 /// Exit codes of the contract, as named constants.
@@ -116,5 +118,73 @@ impl Error {
             place: place.into(),
             expected: expected.into(),
         }
+    }
+}
+
+impl From<EngineError> for Error {
+    fn from(e: EngineError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+/// The exit code of a request that ended with `outcome`.
+pub fn exit_code_of(outcome: RequestOutcome) -> u8 {
+    match outcome {
+        RequestOutcome::Success => exit::SUCCESS,
+        RequestOutcome::PoolExhausted => exit::POOL_EXHAUSTED,
+        RequestOutcome::UpstreamUnavailable => exit::UPSTREAM_UNAVAILABLE,
+        RequestOutcome::RequestRejected => exit::REQUEST_REJECTED,
+    }
+}
+
+/// A request's end as a command's result: `Ok` on success, else the error whose exit code and
+/// sentence the contract asks for (exit 3 names `next_available_at`; 4 and 5 the last failure).
+pub fn request_result(end: &RequestEnd, provider: &str) -> Result<()> {
+    let failure = || {
+        end.last_failure.as_ref().map_or_else(String::new, |f| {
+            let detail = [f.error_type.as_deref(), f.message.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(": ");
+            let what = match f.status {
+                Some(status) => format!("HTTP {status} {}", f.class.as_str()),
+                None => f.class.as_str().to_string(),
+            };
+            let sep = if detail.is_empty() { "" } else { ": " };
+            format!(" (last failure: {what}{sep}{detail})")
+        })
+    };
+    match end.outcome {
+        RequestOutcome::Success => Ok(()),
+        RequestOutcome::PoolExhausted => {
+            let when = match end.next_available_at {
+                Some(at) if at > end.at => {
+                    format!(
+                        "next available at {} ({})",
+                        rfc3339_s(at),
+                        relative(at, end.at)
+                    )
+                }
+                Some(_) => {
+                    "profiles are available but the --max-profiles cap was reached".to_string()
+                }
+                None => {
+                    "no profile will become available on its own (dead or without key)".to_string()
+                }
+            };
+            Err(Error::PoolExhausted {
+                message: format!("pool exhausted for {provider}: {when}"),
+            })
+        }
+        RequestOutcome::UpstreamUnavailable => Err(Error::UpstreamUnavailable(format!(
+            "upstream unavailable for {provider} after {} attempt(s){}",
+            end.attempts,
+            failure()
+        ))),
+        RequestOutcome::RequestRejected => Err(Error::RequestRejected(format!(
+            "request rejected by {provider}{}",
+            failure()
+        ))),
     }
 }

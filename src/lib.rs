@@ -1,33 +1,35 @@
 //! rotor: a command-line tool and state manager for Hermes-compatible credential pools.
 //!
 //! The binary only parses arguments and maps the result of [`run`] to an exit code; everything
-//! else lives here so tests and benchmarks can use it.
+//! else lives here. The layers (ARCHITECTURE.md has the picture):
+//!
+//! - [`cli`]: the command line (clap types, selectors, config.yaml, sizes, generated docs);
+//!   `commands`: one thin handler per subcommand;
+//! - [`engine`]: the pure rotation engine (classification, the state machine, the one write
+//!   vocabulary, event types); [`drive`]: the one loop every driver runs it with;
+//! - [`pool`]: profiles and Hermes's availability rules; [`store`]: auth.json, its lock, atomic
+//!   writes, the status-persistence trait; [`providers`]: what rotor knows of each API;
+//! - `upstream`: the network half (transport, call's ports, refresh, probe); [`simulate`]: the
+//!   scripted ports; `render`: tables, JSON, Prometheus, trace lines; [`sanitize`]: untrusted
+//!   text (redaction, terminals).
 
 pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod docs;
-pub mod driver;
+mod commands;
+pub mod drive;
 pub mod engine;
-pub mod error;
-pub mod events;
-pub mod http;
-pub mod output;
+mod error;
 pub mod pool;
-pub mod probe;
 pub mod providers;
-pub mod refresh;
-pub mod report;
+mod render;
 pub mod sanitize;
-pub mod selector;
 pub mod simulate;
 pub mod store;
 pub mod time;
-pub mod units;
+mod upstream;
 
 use cli::{Cli, Command, CooldownCommand, ProfilesCommand};
 use commands::Context;
-pub use error::{Error, Result};
+pub use error::{Error, Result, exit};
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {

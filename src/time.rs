@@ -117,9 +117,6 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
 fn parse_duration_unbounded(text: &str) -> Result<f64, String> {
     let err = || format!("invalid duration `{text}`: expected e.g. 90s, 500ms, 5m, 2h30m, 1d");
     let raw = text.trim();
-    if raw.is_empty() {
-        return Err(err());
-    }
     if let Ok(seconds) = raw.parse::<f64>() {
         return if seconds.is_finite() && seconds >= 0.0 {
             Ok(seconds)
@@ -127,36 +124,51 @@ fn parse_duration_unbounded(text: &str) -> Result<f64, String> {
             Err(err())
         };
     }
+    match read_duration(raw) {
+        Some((seconds, used)) if raw[used..].trim().is_empty() => Ok(seconds),
+        _ => Err(err()),
+    }
+}
+
+/// The one duration grammar of rotor, for flags, scenarios and the wording of servers alike:
+/// number-and-unit pairs such as `2h30m`, `90s`, `1.5h`, `500ms`, `4hr 5min`, `2.5 seconds`,
+/// `1 hour and 5 minutes`, `1h, 30m`. Reads as many pairs as follow from the start of `text`;
+/// returns the seconds and how many bytes were read, or `None` if not even one pair was.
+pub fn read_duration(text: &str) -> Option<(f64, usize)> {
+    let mut rest = text;
     let mut total = 0.0;
-    let mut rest = raw;
-    while !rest.is_empty() {
-        let digits = rest
+    let mut used = None;
+    loop {
+        let trimmed = rest.trim_start();
+        let digits = trimmed
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+            .unwrap_or(trimmed.len());
         if digits == 0 {
-            return Err(err());
+            break;
         }
-        let value: f64 = rest[..digits].parse().map_err(|_| err())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" | "sec" | "secs" => 1.0,
-            "m" | "min" | "mins" => 60.0,
-            "h" | "hr" | "hrs" => 3600.0,
-            "d" => 86_400.0,
-            _ => return Err(err()),
+        let Ok(value) = trimmed[..digits].trim_end_matches('.').parse::<f64>() else {
+            break;
         };
-        rest = &rest[unit_len..];
+        let after = trimmed[digits..].trim_start();
+        let unit_len = after
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(after.len());
+        let scale = match &after[..unit_len] {
+            "ms" | "msec" | "millisecond" | "milliseconds" => 0.001,
+            "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+            "d" | "day" | "days" => 86_400.0,
+            _ => break,
+        };
         total += value * scale;
+        rest = &after[unit_len..];
+        used = Some(text.len() - rest.len());
+        // Allow "1h, 5m" and "1 hour and 5 minutes".
+        rest = rest.trim_start().trim_start_matches(',');
+        rest = rest.trim_start().strip_prefix("and ").unwrap_or(rest);
     }
-    if total.is_finite() {
-        Ok(total)
-    } else {
-        Err(err())
-    }
+    used.filter(|_| total.is_finite()).map(|used| (total, used))
 }
 
 /// RFC 3339 in UTC with millisecond precision: `2026-11-28T05:00:30.645Z`.
@@ -169,23 +181,51 @@ pub fn rfc3339_s(at: Epoch) -> String {
     to_datetime(at).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Appends [`rfc3339_ms`] (`millis`) or [`rfc3339_s`] of `at` to `out`, the same text without
-/// chrono's formatter and its allocation: a long simulation formats one per event.
-pub fn push_rfc3339(out: &mut String, at: Epoch, millis: bool) {
+/// An instant as RFC 3339 text, written without chrono's formatter and its allocation (a long
+/// simulation writes one per event): [`Rfc3339::millis`] is [`rfc3339_ms`], [`Rfc3339::seconds`]
+/// is [`rfc3339_s`], character for character.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rfc3339 {
+    at: Epoch,
+    millis: bool,
+}
+
+impl Rfc3339 {
+    pub fn millis(at: Epoch) -> Self {
+        Rfc3339 { at, millis: true }
+    }
+
+    pub fn seconds(at: Epoch) -> Self {
+        Rfc3339 { at, millis: false }
+    }
+}
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match civil_text(self.at, self.millis) {
+            Some((text, len)) => f.write_str(std::str::from_utf8(&text[..len]).unwrap_or_default()),
+            // Before 1970 or after 9999: chrono renders those.
+            None if self.millis => f.write_str(&rfc3339_ms(self.at)),
+            None => f.write_str(&rfc3339_s(self.at)),
+        }
+    }
+}
+
+impl serde::Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.mmm]Z` for an instant from 1970 to 9999, and its length.
+fn civil_text(at: Epoch, millis: bool) -> Option<([u8; 24], usize)> {
     let micros = (at.clamp(-8.2e12, 8.2e12) * 1e6).round() as i64;
-    // 1970 to 9999, four-digit years; chrono renders everything else.
     if !(0..253_402_300_800_000_000).contains(&micros) {
-        out.push_str(&if millis {
-            rfc3339_ms(at)
-        } else {
-            rfc3339_s(at)
-        });
-        return;
+        return None;
     }
     let seconds = micros / 1_000_000;
     let (year, month, day) = civil_from_days(seconds / 86_400);
     let of_day = seconds % 86_400;
-    // `YYYY-MM-DDTHH:MM:SS.mmmZ`, filled in place and appended at once.
     let mut text = *b"0000-00-00T00:00:00.000Z";
     put_digits(&mut text[0..4], year);
     put_digits(&mut text[5..7], month);
@@ -200,7 +240,7 @@ pub fn push_rfc3339(out: &mut String, at: Epoch, millis: bool) {
         text[19] = b'Z';
         20
     };
-    out.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default());
+    Some((text, len))
 }
 
 /// `value` (≥ 0) as decimal digits filling `slot`, zero-padded.
@@ -274,7 +314,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn pushed_rfc3339_is_chronos() {
+    fn rfc3339_without_chrono_is_chronos() {
         let mut rng = fastrand::Rng::with_seed(7);
         let mut values = vec![
             0.0,
@@ -292,11 +332,8 @@ mod tests {
         values.extend((0..20_000).map(|_| rng.f64() * 253_402_300_800.0));
         values.extend((0..2_000).map(|_| rng.i64(0..253_402_300_800) as f64));
         for at in values {
-            for (millis, expected) in [(true, rfc3339_ms(at)), (false, rfc3339_s(at))] {
-                let mut text = String::new();
-                push_rfc3339(&mut text, at, millis);
-                assert_eq!(text, expected, "{at}");
-            }
+            assert_eq!(Rfc3339::millis(at).to_string(), rfc3339_ms(at), "{at}");
+            assert_eq!(Rfc3339::seconds(at).to_string(), rfc3339_s(at), "{at}");
         }
     }
 
@@ -356,6 +393,9 @@ mod tests {
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("-5s").is_err());
         assert!(parse_duration("h").is_err());
+        assert_eq!(parse_duration("2h 30m"), Ok(9000.0));
+        assert_eq!(parse_duration("1 hour and 5 minutes"), Ok(3900.0));
+        assert!(parse_duration("4hr 5min.").is_err());
         assert_eq!(parse_duration("3650d"), Ok(MAX_DURATION_S));
         assert!(parse_duration("3651d").is_err());
         assert!(parse_duration("12000000d").is_err());

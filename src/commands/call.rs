@@ -1,19 +1,19 @@
 //! `rotor call`: one request through the rotation engine, with real HTTP and auth.json.
 
 use super::{Context, print};
-use crate::cli::{CallArgs, CallFormat, TraceFormat};
-use crate::driver::{self, AnswerSink, CallPlan};
+use crate::cli::{CallArgs, CallFormat, TraceFormat, selector};
+use crate::drive::{Discard, Sink};
 use crate::engine::Policy;
+use crate::engine::events::Event;
 use crate::error::{Error, Result};
-use crate::events::{Discard, Human, JsonLines, Sink};
-use crate::http::{AttemptLimits, Transport};
-use crate::output;
 use crate::pool::Profile;
 use crate::providers::{self, Prompt};
+use crate::render::events::{Human, JsonLines};
 use crate::sanitize::TerminalFilter;
-use crate::selector;
 use crate::store::{self, Document};
 use crate::time;
+use crate::upstream::call::{self, AnswerSink, CallPlan};
+use crate::upstream::http::{AttemptLimits, Transport};
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
         time::parse_duration(text).map_err(|e| Error::usage(format!("--{flag}: {e}")))
     };
     let timeout = super::positive_duration("timeout", &args.timeout)?;
-    let max_output = crate::units::parse_size(&args.max_output)
+    let max_output = crate::cli::units::parse_size(&args.max_output)
         .map_err(|e| Error::usage(format!("--max-output: {e}")))?;
     let base_url = super::credential_url("base-url", args.base_url.as_deref())?;
     let token_url = super::token_url(args.token_url.as_deref())?;
@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
     let provider = choose_provider(&doc, args.provider.as_deref())?;
     let config = ctx.config()?;
     let plan = CallPlan {
-        request_id: driver::new_id(),
+        request_id: uuid::Uuid::new_v4().to_string(),
         prompt: Prompt {
             model: match args
                 .model
@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
             max_cooldown_s: super::positive_duration("max-cooldown", &args.max_cooldown)?,
             ..Policy::default()
         },
-        seed: args.selection.seed.unwrap_or_else(driver::random_seed),
+        seed: args.selection.seed.unwrap_or_else(|| fastrand::u64(..)),
         base_url,
         token_url,
         timeout: Duration::from_secs_f64(timeout),
@@ -81,7 +81,7 @@ pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let result = runtime.block_on(driver::call(
+    let result = runtime.block_on(call::call(
         &ctx.store,
         &transport,
         &plan,
@@ -89,9 +89,9 @@ pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
         &mut answer,
     ))?;
     if let (CallFormat::Json, Some(response)) = (args.format, &result.response) {
-        print(&output::json(response))?;
+        print(&crate::render::json(response))?;
     }
-    result.end.into_result(&plan.provider)
+    crate::error::request_result(&result.end, &plan.provider)
 }
 
 /// The answer on stdout, as it streams. On a terminal, escape sequences and control
@@ -207,13 +207,13 @@ impl TraceSink {
     fn open(ctx: &Context, args: &CallArgs) -> Result<Self> {
         let stderr: Box<dyn Sink> = match args.trace {
             TraceFormat::Human => Box::new(Human(std::io::stderr())),
-            TraceFormat::Json => Box::new(JsonLines(std::io::stderr())),
+            TraceFormat::Json => Box::new(JsonLines::new(std::io::stderr())),
             TraceFormat::Off => Box::new(Discard),
         };
         let file = match &args.trace_file {
             Some(path) => {
                 ctx.note(&format!("trace file {}", path.display()));
-                Some(JsonLines(open_trace_file(path, ctx.store.path())?))
+                Some(JsonLines::new(open_trace_file(path, ctx.store.path())?))
             }
             None => None,
         };
@@ -281,7 +281,7 @@ fn open_trace_file(path: &Path, auth: &Path) -> Result<std::fs::File> {
 }
 
 impl Sink for TraceSink {
-    fn emit(&mut self, event: &crate::events::Event, profiles: &[Profile]) -> std::io::Result<()> {
+    fn emit(&mut self, event: &Event, profiles: &[Profile]) -> std::io::Result<()> {
         // A broken stderr must not fail the request; the trace file is the durable record.
         let _ = self.stderr.emit(event, profiles);
         match &mut self.file {

@@ -2,12 +2,13 @@
 //! the freshly re-read file so a concurrent Hermes write is never lost.
 
 use super::{Context, print, selectable_profiles};
+use crate::cli::selector::{self, describe};
 use crate::cli::{CooldownClearArgs, CooldownSetArgs, ReportFormat};
+use crate::engine::{Applied, Change, Effect, Guard};
 use crate::error::{Error, Result};
-use crate::output::{self, sanitize};
 use crate::pool::{LastStatus, Profile};
-use crate::selector::{self, describe};
-use crate::store::patch;
+use crate::render::{self, sanitize};
+use crate::store::StatusStore;
 use crate::time::{self, Epoch};
 use serde::Serialize;
 
@@ -82,34 +83,46 @@ pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
             time::relative(until, now)
         )));
     }
-    // The operator's text is stored like a server's: one line, bounded, no email address.
+    let doc = ctx.store.load()?;
+    let profiles = selectable_profiles(&doc, args.provider.as_deref())?;
+    let profile = selector::resolve(&args.selector, &profiles)?.clone();
+    let dead = || {
+        // A cooldown on a dead profile would bring it back into rotation when it ends.
+        Error::usage(format!(
+            "{} is dead ({}); only a re-login revives it, so no cooldown was set",
+            describe(&profile),
+            profile
+                .status
+                .last_error_reason
+                .as_deref()
+                .map(sanitize)
+                .unwrap_or_else(|| "no reason".into())
+        ))
+    };
+    if profile.status.last_status == Some(LastStatus::Dead) {
+        return Err(dead());
+    }
+    // The operator's text is stored like a server's: one line, bounded, no secret of the file
+    // (a token pasted by mistake) and no email address.
     let reason = args
         .reason
         .as_deref()
-        .map(|r| crate::sanitize::Redactor::new().clean(r, crate::engine::MESSAGE_MAX_CHARS));
-    let profile = ctx.store.update(|doc| {
-        let profiles = selectable_profiles(doc, args.provider.as_deref())?;
-        let profile = selector::resolve(&args.selector, &profiles)?.clone();
-        if profile.status.last_status == Some(LastStatus::Dead) {
-            // A cooldown on a dead profile would bring it back into rotation when it ends.
-            return Err(Error::usage(format!(
-                "{} is dead ({}); only a re-login revives it, so no cooldown was set",
+        .map(|r| doc.redactor().clean(r, crate::engine::MESSAGE_MAX_CHARS));
+    let effect = Effect::manual_cooldown(profile.id.clone(), time::now(), until, reason);
+    match ctx
+        .store
+        .write(&profile.provider, &[Change::always(effect)])?[..]
+    {
+        [Applied::Written] => {}
+        [Applied::Dead] => return Err(dead()),
+        _ => {
+            return Err(Error::NotFound(format!(
+                "{} is no longer in {}",
                 describe(&profile),
-                profile
-                    .status
-                    .last_error_reason
-                    .as_deref()
-                    .map(sanitize)
-                    .unwrap_or_else(|| "no reason".into())
+                ctx.store.path().display()
             )));
         }
-        doc.set_fields(
-            &profile.provider,
-            &profile.id,
-            patch::manual_cooldown(time::now(), until, reason.as_deref()),
-        )?;
-        Ok(profile)
-    })?;
+    }
     emit(
         ctx,
         args.format,
@@ -123,44 +136,66 @@ pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
 }
 
 pub fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
-    let (cleared, skipped) = ctx.store.update(|doc| {
-        let profiles = selectable_profiles(doc, args.provider.as_deref())?;
-        let targets: Vec<&Profile> = if args.all {
-            profiles.iter().collect()
-        } else {
-            let mut chosen: Vec<&Profile> = Vec::new();
-            for selector in &args.selectors {
-                let p = selector::resolve(selector, &profiles)?;
-                if !chosen
-                    .iter()
-                    .any(|c| c.provider == p.provider && c.id == p.id)
-                {
-                    chosen.push(p);
+    let doc = ctx.store.load()?;
+    let profiles = selectable_profiles(&doc, args.provider.as_deref())?;
+    let targets: Vec<&Profile> = if args.all {
+        profiles.iter().collect()
+    } else {
+        let mut chosen: Vec<&Profile> = Vec::new();
+        for selector in &args.selectors {
+            let p = selector::resolve(selector, &profiles)?;
+            if !chosen
+                .iter()
+                .any(|c| c.provider == p.provider && c.id == p.id)
+            {
+                chosen.push(p);
+            }
+        }
+        chosen
+    };
+    let now = time::now();
+    let skip = |p: &Profile, why| Skipped {
+        provider: p.provider.clone(),
+        position: p.position,
+        profile: p.hash.clone(),
+        why,
+    };
+    let (mut cleared, mut skipped) = (Vec::new(), Vec::new());
+    // Only what is cooling is cleared, and only if it still is when the lock is held: one
+    // locked write per provider, each clear guarded.
+    let mut by_provider: Vec<(&str, Vec<&Profile>)> = Vec::new();
+    for p in targets {
+        match p.status.last_status {
+            Some(LastStatus::Exhausted) => {
+                match by_provider.iter_mut().find(|(n, _)| *n == p.provider) {
+                    Some((_, list)) => list.push(p),
+                    None => by_provider.push((&p.provider, vec![p])),
                 }
             }
-            chosen
-        };
-        let now = time::now();
-        let (mut cleared, mut skipped) = (Vec::new(), Vec::new());
-        for p in targets {
-            let why = match p.status.last_status {
-                Some(LastStatus::Exhausted) => {
-                    doc.set_fields(&p.provider, &p.id, patch::clear(now))?;
-                    cleared.push(changed(p, None));
-                    continue;
-                }
-                Some(LastStatus::Dead) => "dead: only a re-login clears it",
-                _ => "not cooling",
-            };
-            skipped.push(Skipped {
-                provider: p.provider.clone(),
-                position: p.position,
-                profile: p.hash.clone(),
-                why,
-            });
+            Some(LastStatus::Dead) => skipped.push(skip(p, "dead: only a re-login clears it")),
+            _ => skipped.push(skip(p, "not cooling")),
         }
-        Ok((cleared, skipped))
-    })?;
+    }
+    for (provider, list) in by_provider {
+        let changes: Vec<Change> = list
+            .iter()
+            .map(|p| Change {
+                effect: Effect::Clear {
+                    profile_id: p.id.clone(),
+                    at: now,
+                },
+                guard: Guard::Exhausted,
+            })
+            .collect();
+        for (p, applied) in list.iter().zip(ctx.store.write(provider, &changes)?) {
+            match applied {
+                Applied::Written => cleared.push(changed(p, None)),
+                Applied::Dead => skipped.push(skip(p, "dead: only a re-login clears it")),
+                Applied::Changed => skipped.push(skip(p, "not cooling")),
+                Applied::Gone => skipped.push(skip(p, "no longer in auth.json")),
+            }
+        }
+    }
     emit(
         ctx,
         args.format,
@@ -175,7 +210,7 @@ pub fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
 
 fn emit(ctx: &Context, format: ReportFormat, report: &CooldownReport, now: Epoch) -> Result<()> {
     let text = match format {
-        ReportFormat::Json => output::json(report),
+        ReportFormat::Json => render::json(report),
         ReportFormat::Table => {
             let mut lines = Vec::new();
             for c in &report.changed {

@@ -6,12 +6,12 @@ pub mod probe;
 pub mod profiles;
 pub mod simulate;
 
+use crate::cli::config::Config;
+use crate::cli::selector;
 use crate::cli::{ColorChoice, GlobalArgs};
-use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::output::Style;
 use crate::pool::Profile;
-use crate::selector;
+use crate::render::Style;
 use crate::store::{self, AuthStore, Document};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -144,7 +144,7 @@ pub fn positive_duration(flag: &str, text: &str) -> Result<f64> {
 /// A URL flag rotor will send credentials to (`--base-url`): https, or http to loopback.
 pub fn credential_url(flag: &str, url: Option<&str>) -> Result<Option<String>> {
     url.map(|url| {
-        crate::http::check_credential_url(url)
+        crate::upstream::http::check_credential_url(url)
             .map(|_| url.trim().to_string())
             .map_err(|why| Error::usage(format!("--{flag}: {why}")))
     })
@@ -154,7 +154,7 @@ pub fn credential_url(flag: &str, url: Option<&str>) -> Result<Option<String>> {
 /// `--token-url`, checked like `--base-url`, else the Codex token endpoint.
 pub fn token_url(url: Option<&str>) -> Result<String> {
     Ok(credential_url("token-url", url)?
-        .unwrap_or_else(|| crate::refresh::CODEX_TOKEN_URL.to_string()))
+        .unwrap_or_else(|| crate::providers::CODEX_TOKEN_URL.to_string()))
 }
 
 /// Writes to stdout. A closed pipe (`rotor ... | head`) is not an error: rotor just stops

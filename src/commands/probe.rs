@@ -2,17 +2,16 @@
 
 use super::profiles::{check, chosen_providers, pool_report, render};
 use super::{Context, selectable_profiles};
-use crate::cli::ProbeArgs;
-use crate::driver::write_effect;
+use crate::cli::{ProbeArgs, selector};
+use crate::engine::{Applied, Change, Effect, Guard};
 use crate::error::{Error, Result};
-use crate::http::Transport;
-use crate::pool::{Profile, Status};
-use crate::probe::{self, Answer, Change, ProbeResult, ProbeSettings, Verdict};
-use crate::refresh::{self, RefreshTarget};
+use crate::pool::Profile;
 use crate::sanitize::Redactor;
-use crate::selector;
-use crate::store::patch;
+use crate::store::StatusStore;
 use crate::time;
+use crate::upstream::http::Transport;
+use crate::upstream::probe::{self, Answer, ProbeResult, ProbeSettings, Verdict};
+use crate::upstream::refresh::{self, RefreshTarget};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,41 +66,44 @@ pub fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
         &redactor,
     ))?;
 
-    // One locked write for every change, on the file as it is now. Each change is a
-    // compare-and-set: the probe decided it from the status it saw before, so it applies only
-    // if that status is still the one on disk (a gateway may have marked the profile dead
-    // meanwhile, and a probe must never undo that).
+    // Each verdict is a compare-and-set: the probe decided it from the status it saw before,
+    // so it applies only if that status is still the one on disk (a gateway may have marked
+    // the profile dead meanwhile, and a probe must never undo that). One locked write per
+    // provider, on the file as it is then.
     let now = time::now();
-    let written = ctx.store.update(|doc| {
-        let mut written = vec![None; targets.len()];
-        for (i, (profile, (_, change))) in targets.iter().zip(&results).enumerate() {
-            let Some(change) = change else {
-                continue;
-            };
-            let on_disk = doc
-                .profiles(&profile.provider)
-                .and_then(|ps| ps.into_iter().find(|p| p.id == profile.id));
-            let Some(on_disk) = on_disk else {
-                continue;
-            };
-            if !same_status(&on_disk.status, &profile.status) {
-                written[i] = Some(false);
-                continue;
-            }
-            match change {
-                Change::Clear => {
-                    doc.set_fields(&profile.provider, &profile.id, patch::clear(now))?
-                }
-                Change::Mark(effect) => write_effect(doc, &profile.provider, effect)?,
-            }
-            written[i] = Some(true);
+    let mut written: Vec<Option<Applied>> = vec![None; targets.len()];
+    let mut providers_written: Vec<&str> = Vec::new();
+    for (profile, (_, change)) in targets.iter().zip(&results) {
+        if change.is_some() && !providers_written.contains(&profile.provider.as_str()) {
+            providers_written.push(&profile.provider);
         }
-        Ok(written)
-    })?;
+    }
+    for provider in providers_written {
+        let (indices, changes): (Vec<usize>, Vec<Change>) = targets
+            .iter()
+            .zip(&results)
+            .enumerate()
+            .filter(|(_, (p, _))| p.provider == provider)
+            .filter_map(|(i, (p, (_, effect)))| {
+                let effect: &Effect = effect.as_ref()?;
+                let change = Change {
+                    effect: effect.clone(),
+                    guard: Guard::unchanged(&p.status),
+                };
+                Some((i, change))
+            })
+            .unzip();
+        for (i, applied) in indices
+            .into_iter()
+            .zip(ctx.store.write(provider, &changes)?)
+        {
+            written[i] = Some(applied);
+        }
+    }
     for ((result, _), written) in results.iter_mut().zip(written) {
         match written {
-            Some(true) => result.written = true,
-            Some(false) => {
+            Some(Applied::Written) => result.written = true,
+            Some(Applied::Changed | Applied::Dead) => {
                 result.detail = Some(format!(
                     "{}not written: the status changed on disk while the probe ran",
                     result
@@ -111,7 +113,7 @@ pub fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
                         .unwrap_or_default()
                 ));
             }
-            None => {}
+            Some(Applied::Gone) | None => {}
         }
     }
 
@@ -153,13 +155,7 @@ pub fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
     check(&report, now)
 }
 
-/// Whether two snapshots of an entry carry the same status, as a compare-and-set sees it.
-fn same_status(a: &Status, b: &Status) -> bool {
-    a.last_status == b.last_status
-        && a.last_status_at.map(f64::to_bits) == b.last_status_at.map(f64::to_bits)
-}
-
-type Judged = (ProbeResult, Option<Change>);
+type Judged = (ProbeResult, Option<Effect>);
 
 /// Probes every target, at most `concurrency` at a time. Token refreshes happen one at a time
 /// (they take the lock anyway), before the probe for expiring tokens and after a plain 401.

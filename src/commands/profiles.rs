@@ -1,11 +1,11 @@
 //! `rotor profiles list`, and the report plumbing `profiles probe` shares with it.
 
 use super::{Context, print};
+use crate::cli::selector;
 use crate::cli::{ListArgs, ListFormat, SelectionArgs};
 use crate::error::{Error, Result};
-use crate::output;
-use crate::report::{PoolReport, provider_report};
-use crate::selector;
+use crate::render;
+use crate::render::report::{PoolReport, provider_report};
 use crate::store::Document;
 use crate::time::{self, Epoch};
 
@@ -67,9 +67,9 @@ pub fn pool_report(
 
 pub fn render(report: &PoolReport, format: ListFormat, now: Epoch, ctx: &Context) -> Result<()> {
     print(&match format {
-        ListFormat::Table => output::pool_table(report, now, ctx.style),
-        ListFormat::Json => output::json(report),
-        ListFormat::Prometheus => output::pool_prometheus(report),
+        ListFormat::Table => render::table::pool_table(report, now, ctx.style),
+        ListFormat::Json => render::json(report),
+        ListFormat::Prometheus => render::prometheus::pool_prometheus(report),
     })
 }
 

@@ -6,10 +6,10 @@
 use super::{Context, StdoutStream, stdout_error};
 use crate::cli::{ReportFormat, SimulateArgs};
 use crate::error::{Error, Result};
-use crate::events::{Human, JsonLines};
-use crate::report::{PoolReport, ProviderReport, provider_report};
+use crate::render::events::{Human, JsonLines};
+use crate::render::report::{PoolReport, ProviderReport, provider_report};
 use crate::simulate::{self, Report, Scenario};
-use crate::{output, sanitize, time};
+use crate::{render, sanitize, time};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -45,22 +45,24 @@ pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<()> {
                 at: time::rfc3339_s(report.clock),
                 providers: vec![pool],
             };
-            out.write_all(output::pool_table(&table, report.clock, ctx.style).as_bytes())
+            out.write_all(render::table::pool_table(&table, report.clock, ctx.style).as_bytes())
                 .map_err(stdout_error)?;
             report
         }
         ReportFormat::Json => {
-            let report = simulate::run(&scenario, seed, &mut JsonLines(&mut out))?;
+            let report = simulate::run(&scenario, seed, &mut JsonLines::new(&mut out))?;
             let summary = Summary {
                 event: "simulation_end",
                 ts: time::rfc3339_ms(report.clock),
                 provider: &scenario.provider,
                 seed,
                 requests: report.ends.len(),
-                exit_code: report.last_end().map_or(0, |e| e.exit_code()),
+                exit_code: report
+                    .last_end()
+                    .map_or(0, |e| crate::error::exit_code_of(e.outcome)),
                 pool: hashes_only(&final_pool(&scenario, &report)),
             };
-            JsonLines(&mut out)
+            JsonLines::new(&mut out)
                 .emit_value(&summary)
                 .map_err(|e| Error::Internal(format!("cannot render the summary: {e}")))?;
             report
@@ -68,7 +70,7 @@ pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<()> {
     };
     out.finish()?;
     match report.last_end() {
-        Some(end) => end.into_result(&scenario.provider),
+        Some(end) => crate::error::request_result(end, &scenario.provider),
         None => Ok(()),
     }
 }

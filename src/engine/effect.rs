@@ -1,8 +1,12 @@
-//! State changes the engine asks its driver to persist, and their meaning on a snapshot.
+//! The one write vocabulary of rotor: every change of a profile's status — what the engine
+//! learns from an attempt, an operator's `cooldown set` and `clear`, a probe's verdict — is an
+//! [`Effect`], and [`apply`] is the one place that says what each means. It writes onto any
+//! [`StatusTarget`]: the engine's in-memory pool (so later decisions of the same request see
+//! it), and auth.json's document (so Hermes sees it, written as Hermes writes its own).
 //!
-//! The engine applies every effect to its own snapshot with [`apply_effect`] before it returns
-//! it, so later decisions in the same request see them; `simulate` applies the same function
-//! to its in-memory pool; `call`'s store writes the same fields into auth.json under the lock.
+//! Two rules hold for every target: only a re-login (which rewrites the entry) undoes `dead` —
+//! no success, cooldown, clear or probe of rotor's ever overwrites it; and a [`Guard`] makes a
+//! change decided from an earlier read (a probe's verdict) a compare-and-set.
 
 use super::classify::{ResetHint, ResetSource};
 use crate::pool::{LastStatus, Profile, Status, exhausted_ttl};
@@ -37,6 +41,10 @@ pub enum Effect {
         reason: String,
         message: Option<String>,
     },
+    /// The profile is fine again (`cooldown clear`, a healthy probe): the status fields null,
+    /// `last_status` ok, and `status_cleared_at` = `at`, which newer Hermes versions honour so
+    /// their merge-on-write does not bring the old cooldown back.
+    Clear { profile_id: String, at: Epoch },
     /// `round_robin`: move this entry to the end of the provider's list and renumber every
     /// entry's `priority` 0..n-1 in the new order.
     MoveToEnd { profile_id: String },
@@ -86,32 +94,157 @@ impl Effect {
         }
     }
 
+    /// `cooldown set`: exhausted until `until`, reason `manual`, no code, the operator's text as
+    /// message; Hermes honours it as it honours its own.
+    pub fn manual_cooldown(
+        profile_id: String,
+        now: Epoch,
+        until: Epoch,
+        message: Option<String>,
+    ) -> Effect {
+        Effect::MarkExhausted {
+            profile_id,
+            at: now,
+            code: None,
+            reason: "manual".into(),
+            message,
+            reset_at: Some(until),
+            until,
+            source: ResetSource::Manual,
+            capped: false,
+        }
+    }
+
     pub fn profile_id(&self) -> &str {
         match self {
             Effect::MarkOk { profile_id, .. }
             | Effect::MarkExhausted { profile_id, .. }
             | Effect::MarkDead { profile_id, .. }
+            | Effect::Clear { profile_id, .. }
             | Effect::MoveToEnd { profile_id } => profile_id,
         }
     }
 }
 
-/// Applies `effect` to a pool snapshot in priority order. Unknown ids are ignored: the entry
-/// may have been removed by another writer meanwhile.
-pub fn apply_effect(profiles: &mut Vec<Profile>, effect: &Effect) {
-    let Some(index) = profiles.iter().position(|p| p.id == effect.profile_id()) else {
-        return;
+/// The condition a change is made under.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Guard {
+    /// Always (but `dead` stays dead).
+    #[default]
+    Always,
+    /// Only while the entry's status is still this one (`last_status` and `last_status_at`):
+    /// a verdict decided from an earlier read, such as a probe's, is a compare-and-set.
+    Unchanged {
+        last_status: Option<LastStatus>,
+        last_status_at: Option<Epoch>,
+    },
+    /// Only while the entry is exhausted: what `cooldown clear` clears.
+    Exhausted,
+}
+
+impl Guard {
+    /// The guard that holds while `status` is unchanged.
+    pub fn unchanged(status: &Status) -> Guard {
+        Guard::Unchanged {
+            last_status: status.last_status.clone(),
+            last_status_at: status.last_status_at,
+        }
+    }
+
+    fn holds(&self, current: &Current) -> bool {
+        match self {
+            Guard::Always => true,
+            Guard::Unchanged {
+                last_status,
+                last_status_at,
+            } => {
+                current.last_status == *last_status
+                    && current.last_status_at.map(f64::to_bits) == last_status_at.map(f64::to_bits)
+            }
+            Guard::Exhausted => current.last_status == Some(LastStatus::Exhausted),
+        }
+    }
+}
+
+/// An effect with its guard: one element of a persisted step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub effect: Effect,
+    pub guard: Guard,
+}
+
+impl Change {
+    pub fn always(effect: Effect) -> Change {
+        Change {
+            effect,
+            guard: Guard::Always,
+        }
+    }
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Written,
+    /// The entry is dead: only a re-login undoes that.
+    Dead,
+    /// The guard did not hold: the entry changed since the change was decided.
+    Changed,
+    /// No entry has that id any more (removed by an operator or Hermes).
+    Gone,
+}
+
+/// The part of an entry's state that decides whether and how a change applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    pub last_status: Option<LastStatus>,
+    pub last_status_at: Option<Epoch>,
+    pub request_count: u64,
+}
+
+/// What besides the six status fields a change sets.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Extra {
+    pub request_count: Option<u64>,
+    /// `status_cleared_at`.
+    pub cleared_at: Option<Epoch>,
+}
+
+/// Somewhere a pool's status lives: auth.json's document, or a pool in memory.
+pub trait StatusTarget {
+    fn current(&self, id: &str) -> Option<Current>;
+    /// Sets the six status fields of entry `id` (and what `extra` names).
+    fn set_status(&mut self, id: &str, status: Status, extra: Extra);
+    /// Moves entry `id` to the end and renumbers every priority 0..n-1 in the new order.
+    fn move_to_end(&mut self, id: &str);
+}
+
+/// Applies `effect` under `guard` to `target`: the one interpretation of every effect.
+pub fn apply(effect: &Effect, guard: &Guard, target: &mut impl StatusTarget) -> Applied {
+    let id = effect.profile_id();
+    let Some(current) = target.current(id) else {
+        return Applied::Gone;
     };
+    if !guard.holds(&current) {
+        return Applied::Changed;
+    }
+    let dead = current.last_status == Some(LastStatus::Dead);
+    if dead && !matches!(effect, Effect::MarkDead { .. } | Effect::MoveToEnd { .. }) {
+        return Applied::Dead;
+    }
     match effect {
-        Effect::MarkOk { at, .. } => {
-            let p = &mut profiles[index];
-            p.status = Status {
+        Effect::MarkOk { at, .. } => target.set_status(
+            id,
+            Status {
                 last_status: Some(LastStatus::Ok),
                 last_status_at: Some(*at),
                 ..Status::default()
-            };
-            p.request_count += 1;
-        }
+            },
+            Extra {
+                request_count: Some(current.request_count + 1),
+                cleared_at: None,
+            },
+        ),
         Effect::MarkExhausted {
             at,
             code,
@@ -119,39 +252,80 @@ pub fn apply_effect(profiles: &mut Vec<Profile>, effect: &Effect) {
             message,
             reset_at,
             ..
-        } => {
-            profiles[index].status = Status {
+        } => target.set_status(
+            id,
+            Status {
                 last_status: Some(LastStatus::Exhausted),
                 last_status_at: Some(*at),
                 last_error_code: code.map(i64::from),
                 last_error_reason: Some(reason.clone()),
                 last_error_message: message.clone(),
                 last_error_reset_at: *reset_at,
-            };
-        }
+            },
+            Extra::default(),
+        ),
         Effect::MarkDead {
             at,
             code,
             reason,
             message,
             ..
-        } => {
-            profiles[index].status = Status {
+        } => target.set_status(
+            id,
+            Status {
                 last_status: Some(LastStatus::Dead),
                 last_status_at: Some(*at),
                 last_error_code: code.map(i64::from),
                 last_error_reason: Some(reason.clone()),
                 last_error_message: message.clone(),
                 last_error_reset_at: None,
-            };
-        }
-        Effect::MoveToEnd { .. } => {
-            let moved = profiles.remove(index);
-            profiles.push(moved);
-            for (i, p) in profiles.iter_mut().enumerate() {
-                p.priority = i as i64;
-                p.position = i + 1;
+            },
+            Extra::default(),
+        ),
+        Effect::Clear { at, .. } => target.set_status(
+            id,
+            Status {
+                last_status: Some(LastStatus::Ok),
+                ..Status::default()
+            },
+            Extra {
+                request_count: None,
+                cleared_at: Some(*at),
+            },
+        ),
+        Effect::MoveToEnd { .. } => target.move_to_end(id),
+    }
+    Applied::Written
+}
+
+/// A pool in memory, in priority order: the engine's snapshot, `simulate`'s pool.
+impl StatusTarget for Vec<Profile> {
+    fn current(&self, id: &str) -> Option<Current> {
+        self.iter().find(|p| p.id == id).map(|p| Current {
+            last_status: p.status.last_status.clone(),
+            last_status_at: p.status.last_status_at,
+            request_count: p.request_count,
+        })
+    }
+
+    fn set_status(&mut self, id: &str, status: Status, extra: Extra) {
+        if let Some(p) = self.iter_mut().find(|p| p.id == id) {
+            p.status = status;
+            if let Some(count) = extra.request_count {
+                p.request_count = count;
             }
+        }
+    }
+
+    fn move_to_end(&mut self, id: &str) {
+        let Some(index) = self.iter().position(|p| p.id == id) else {
+            return;
+        };
+        let moved = self.remove(index);
+        self.push(moved);
+        for (i, p) in self.iter_mut().enumerate() {
+            p.priority = i as i64;
+            p.position = i + 1;
         }
     }
 }

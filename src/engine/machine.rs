@@ -1,13 +1,12 @@
 //! The per-request state machine. One [`Engine`] serves one request.
 
 use super::classify::{Class, Failure, Outcome, ResetHint};
-use super::effect::{Effect, apply_effect};
+use super::effect::{Effect, Guard, apply};
+use super::events::{Event, EventKind, RefreshOutcome};
 use super::{
-    Action, AttemptPlan, Policy, ProfileRef, REFRESH_SKEW_S, RefreshResult, RequestEnd,
-    RequestOutcome, Step,
+    Action, AttemptPlan, EngineError, Policy, ProfileRef, REFRESH_SKEW_S, RefreshResult,
+    RequestEnd, RequestOutcome, Step,
 };
-use crate::error::Error;
-use crate::events::{Event, EventKind, RefreshOutcome};
 use crate::pool::{AuthType, Profile, Strategy, next_available_at, pick};
 use crate::time::Epoch;
 use std::sync::Arc;
@@ -185,7 +184,7 @@ impl Engine {
     }
 
     /// Starts the request at `now`: selects the first profile.
-    pub fn start(&mut self, now: Epoch) -> Result<Step, Error> {
+    pub fn start(&mut self, now: Epoch) -> Result<Step, EngineError> {
         self.expect_state("start", |s| s == State::Idle)?;
         self.started_at = now;
         let eligible = self.profiles.iter().filter(|p| p.is_available(now)).count();
@@ -206,7 +205,7 @@ impl Engine {
     }
 
     /// Reports the outcome of the attempt the last [`Action::Attempt`] asked for.
-    pub fn on_outcome(&mut self, outcome: Outcome, now: Epoch) -> Result<Step, Error> {
+    pub fn on_outcome(&mut self, outcome: Outcome, now: Epoch) -> Result<Step, EngineError> {
         self.expect_state("on_outcome", |s| s == State::Attempting)?;
         let (id, hash) = self.current_ids()?;
         let mut out = Out::default();
@@ -289,7 +288,7 @@ impl Engine {
     }
 
     /// Reports that the last [`Action::Wait`] has elapsed.
-    pub fn on_waited(&mut self, now: Epoch) -> Result<Step, Error> {
+    pub fn on_waited(&mut self, now: Epoch) -> Result<Step, EngineError> {
         self.expect_state("on_waited", |s| s == State::Waiting)?;
         let mut out = Out::default();
         let action = self.before_attempt(now, &mut out);
@@ -297,7 +296,7 @@ impl Engine {
     }
 
     /// Reports the result of the refresh the last [`Action::Refresh`] asked for.
-    pub fn on_refresh(&mut self, result: RefreshResult, now: Epoch) -> Result<Step, Error> {
+    pub fn on_refresh(&mut self, result: RefreshResult, now: Epoch) -> Result<Step, EngineError> {
         self.expect_state("on_refresh", |s| matches!(s, State::Refreshing(_)))?;
         let State::Refreshing(why) = self.state else {
             return Err(self.wrong_state("on_refresh"));
@@ -622,15 +621,18 @@ impl Engine {
         self.profiles.iter().find(|p| &p.id == id)
     }
 
-    fn current_ids(&self) -> Result<(String, String), Error> {
+    fn current_ids(&self) -> Result<(String, String), EngineError> {
         self.current
             .as_ref()
             .map(|c| (c.id.clone(), c.hash.clone()))
-            .ok_or_else(|| Error::Internal("engine: no current profile".into()))
+            .ok_or(EngineError {
+                input: "an input about the current profile",
+                phase: "no profile is current",
+            })
     }
 
     fn effect(&mut self, out: &mut Out, effect: Effect) {
-        apply_effect(&mut self.profiles, &effect);
+        apply(&effect, &Guard::Always, &mut self.profiles);
         out.effects.push(effect);
     }
 
@@ -651,7 +653,11 @@ impl Engine {
         }
     }
 
-    fn expect_state(&self, input: &str, ok: impl Fn(State) -> bool) -> Result<(), Error> {
+    fn expect_state(
+        &self,
+        input: &'static str,
+        ok: impl Fn(State) -> bool,
+    ) -> Result<(), EngineError> {
         if ok(self.state) {
             Ok(())
         } else {
@@ -660,10 +666,10 @@ impl Engine {
     }
 
     /// A driver bug: an input the current phase does not accept.
-    fn wrong_state(&self, input: &str) -> Error {
-        Error::Internal(format!(
-            "engine: {input} called while {}",
-            self.phase().as_str()
-        ))
+    fn wrong_state(&self, input: &'static str) -> EngineError {
+        EngineError {
+            input,
+            phase: self.phase().as_str(),
+        }
     }
 }

@@ -1,25 +1,11 @@
 //! The rotation engine: classification and the per-request state machine (DESIGN §1, §5).
 //!
-//! Pure: no I/O, no clock, no async. A driver feeds it the pool snapshot, the policy, the time
-//! and each attempt's [`Outcome`]; every call answers with a [`Step`]: the [`Effect`]s the driver
-//! must persist, the [`Event`](crate::events::Event)s to report, and the next [`Action`].
-//! `rotor call` drives it with HTTP, the real clock and auth.json; `rotor simulate` with
-//! scripted responses, a virtual clock and an in-memory pool. Same engine, same events.
-//!
-//! Driving loop, for any driver:
-//!
-//! ```text
-//! let mut step = engine.start(now)?;
-//! loop {
-//!     persist(step.effects); report(step.events);
-//!     step = match step.action {
-//!         Action::Attempt(a)      => engine.on_outcome(send(a), clock())?,
-//!         Action::Wait { seconds } => { sleep(seconds); engine.on_waited(clock())? }
-//!         Action::Refresh(r)      => engine.on_refresh(refresh(r), clock())?,
-//!         Action::Finish(end)     => break end,
-//!     };
-//! }
-//! ```
+//! Pure: no I/O, no clock, no async, no printing, no exit codes. A driver feeds it the pool
+//! snapshot, the policy, the time and each attempt's [`Outcome`]; every call answers with a
+//! [`Step`]: the [`Effect`]s the driver must persist, the [`Event`](events::Event)s to report,
+//! and the next [`Action`]. Every driver runs it with the one loop of [`crate::drive`]: `call`
+//! with HTTP, the real clock and auth.json; `simulate` with scripted responses, a virtual clock
+//! and an in-memory pool. Same engine, same events.
 //!
 //! Invariants the engine keeps (and the property tests check):
 //! - a profile is entered at most once per request: after a profile-level failure the engine
@@ -29,21 +15,28 @@
 //! - every request ends with one of the four [`RequestOutcome`]s.
 
 pub mod classify;
-mod effect;
+pub mod effect;
+pub mod events;
 mod machine;
 
 pub use classify::{
     CODE_MAX_CHARS, Class, Failure, MESSAGE_MAX_CHARS, Outcome, ResetHint, ResetSource,
     TransportFailure, classify_response, classify_transport,
 };
-pub use effect::{Effect, apply_effect};
+pub use effect::{Applied, Change, Effect, Guard, StatusTarget, apply};
 pub use machine::{Engine, Phase};
 
-use crate::error::{Error, exit};
-use crate::events::Event;
 use crate::pool::Strategy;
-use crate::time::{Epoch, relative, rfc3339_s};
-use serde::Serialize;
+use crate::time::Epoch;
+use events::Event;
+
+/// An input the engine's current phase does not accept: a bug of the driver.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("engine: {input} called while {phase}")]
+pub struct EngineError {
+    pub input: &'static str,
+    pub phase: &'static str,
+}
 
 /// How long before its JWT `exp` an OAuth access token is refreshed instead of used.
 pub const REFRESH_SKEW_S: f64 = 120.0;
@@ -147,8 +140,7 @@ pub enum RefreshResult {
 }
 
 /// `outcome` of `request_end`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RequestOutcome {
     Success,
     PoolExhausted,
@@ -163,16 +155,6 @@ impl RequestOutcome {
             RequestOutcome::PoolExhausted => "pool_exhausted",
             RequestOutcome::UpstreamUnavailable => "upstream_unavailable",
             RequestOutcome::RequestRejected => "request_rejected",
-        }
-    }
-
-    /// The exit code of DESIGN §7 for a request that ended so.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            RequestOutcome::Success => exit::SUCCESS,
-            RequestOutcome::PoolExhausted => exit::POOL_EXHAUSTED,
-            RequestOutcome::UpstreamUnavailable => exit::UPSTREAM_UNAVAILABLE,
-            RequestOutcome::RequestRejected => exit::REQUEST_REJECTED,
         }
     }
 }
@@ -192,63 +174,6 @@ pub struct RequestEnd {
     pub next_available_at: Option<Epoch>,
     /// The failure that decided the outcome, when there was one.
     pub last_failure: Option<Failure>,
-}
-
-impl RequestEnd {
-    pub fn exit_code(&self) -> u8 {
-        self.outcome.exit_code()
-    }
-
-    /// The request's end as the command's result: `Ok` on success, else the error whose exit
-    /// code and message the contract asks for (exit 3 names `next_available_at`).
-    pub fn into_result(&self, provider: &str) -> Result<(), Error> {
-        let failure = || {
-            self.last_failure.as_ref().map_or_else(String::new, |f| {
-                let detail = [f.error_type.as_deref(), f.message.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(": ");
-                let what = match f.status {
-                    Some(status) => format!("HTTP {status} {}", f.class.as_str()),
-                    None => f.class.as_str().to_string(),
-                };
-                let sep = if detail.is_empty() { "" } else { ": " };
-                format!(" (last failure: {what}{sep}{detail})")
-            })
-        };
-        match self.outcome {
-            RequestOutcome::Success => Ok(()),
-            RequestOutcome::PoolExhausted => {
-                let when = match self.next_available_at {
-                    Some(at) if at > self.at => {
-                        format!(
-                            "next available at {} ({})",
-                            rfc3339_s(at),
-                            relative(at, self.at)
-                        )
-                    }
-                    Some(_) => {
-                        "profiles are available but the --max-profiles cap was reached".to_string()
-                    }
-                    None => "no profile will become available on its own (dead or without key)"
-                        .to_string(),
-                };
-                Err(Error::PoolExhausted {
-                    message: format!("pool exhausted for {provider}: {when}"),
-                })
-            }
-            RequestOutcome::UpstreamUnavailable => Err(Error::UpstreamUnavailable(format!(
-                "upstream unavailable for {provider} after {} attempt(s){}",
-                self.attempts,
-                failure()
-            ))),
-            RequestOutcome::RequestRejected => Err(Error::RequestRejected(format!(
-                "request rejected by {provider}{}",
-                failure()
-            ))),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::events::EventKind;
+use crate::drive::{Ports, Sink, now_or_never};
 use crate::pool::tests::profile;
 use crate::pool::{AuthType, LastStatus, Profile, TokenClaims, profile_hash};
 use crate::sanitize::Redactor;
+use events::EventKind;
 
 const T0: Epoch = 1_795_838_400.0; // 2026-11-28T04:00:00Z
 const LATENCY: f64 = 0.1;
@@ -68,63 +69,131 @@ impl Run {
     }
 }
 
-/// A driver on a virtual clock: every attempt takes [`LATENCY`], waits pass instantly.
+/// The ports of the engine's tests: a virtual clock on which every attempt takes [`LATENCY`]
+/// and waits pass at once, scripted answers and refreshes, and a record of all of it. With a
+/// shadow pool, every persisted effect is applied to it, and every attempt is checked to go to
+/// a profile available there.
+struct TestPorts<R, F> {
+    now: Epoch,
+    respond: R,
+    refresh: F,
+    shadow: Option<Vec<Profile>>,
+    max_wait: f64,
+    effects: Vec<Effect>,
+    attempts: Vec<AttemptPlan>,
+    waits: Vec<f64>,
+    refreshes: Vec<String>,
+}
+
+impl<R, F> TestPorts<R, F> {
+    fn new(now: Epoch, respond: R, refresh: F) -> Self {
+        TestPorts {
+            now,
+            respond,
+            refresh,
+            shadow: None,
+            max_wait: f64::INFINITY,
+            effects: vec![],
+            attempts: vec![],
+            waits: vec![],
+            refreshes: vec![],
+        }
+    }
+}
+
+impl<R, F> Ports for TestPorts<R, F>
+where
+    R: FnMut(&AttemptPlan, Epoch) -> Outcome + Send,
+    F: FnMut(&ProfileRef) -> RefreshResult + Send,
+{
+    fn now(&self) -> Epoch {
+        self.now
+    }
+
+    async fn sleep(&mut self, seconds: f64) {
+        assert!(
+            seconds > 0.0 && seconds <= self.max_wait,
+            "waited {seconds}"
+        );
+        self.waits.push(seconds);
+        self.now += seconds;
+    }
+
+    async fn attempt(
+        &mut self,
+        plan: &AttemptPlan,
+        _deadline: Option<Epoch>,
+    ) -> crate::error::Result<Outcome> {
+        if let Some(shadow) = &self.shadow {
+            let p = shadow.iter().find(|p| p.id == plan.profile.id).unwrap();
+            assert!(
+                p.is_available(self.now),
+                "attempted {} while {:?}",
+                p.id,
+                p.availability(self.now)
+            );
+        }
+        self.now += LATENCY;
+        let outcome = (self.respond)(plan, self.now);
+        self.attempts.push(plan.clone());
+        Ok(outcome)
+    }
+
+    async fn refresh(&mut self, profile: &ProfileRef) -> crate::error::Result<RefreshResult> {
+        let result = (self.refresh)(profile);
+        self.refreshes.push(profile.id.clone());
+        Ok(result)
+    }
+
+    async fn persist(&mut self, effects: &[Effect]) -> crate::error::Result<()> {
+        if let Some(shadow) = &mut self.shadow {
+            for effect in effects {
+                apply(effect, &Guard::Always, shadow);
+            }
+        }
+        self.effects.extend_from_slice(effects);
+        Ok(())
+    }
+}
+
+/// Every event, in order.
+struct Collect(Vec<Event>);
+
+impl Sink for Collect {
+    fn emit(&mut self, event: &Event, _profiles: &[Profile]) -> std::io::Result<()> {
+        self.0.push(event.clone());
+        Ok(())
+    }
+}
+
+/// Runs one request of `engine` with `ports` through the drive loop of every driver.
+fn run_with<R, F>(engine: &mut Engine, ports: &mut TestPorts<R, F>) -> Run
+where
+    R: FnMut(&AttemptPlan, Epoch) -> Outcome + Send,
+    F: FnMut(&ProfileRef) -> RefreshResult + Send,
+{
+    let mut sink = Collect(vec![]);
+    let end = now_or_never(crate::drive::drive(engine, ports, &mut sink)).unwrap();
+    assert_eq!(engine.phase(), Phase::Done);
+    Run {
+        events: sink.0,
+        effects: std::mem::take(&mut ports.effects),
+        attempts: std::mem::take(&mut ports.attempts),
+        waits: std::mem::take(&mut ports.waits),
+        refreshes: std::mem::take(&mut ports.refreshes),
+        end,
+        now: ports.now,
+    }
+}
+
+/// A request on a virtual clock: every attempt takes [`LATENCY`], waits pass instantly.
 fn drive(
     engine: &mut Engine,
     start: Epoch,
-    mut respond: impl FnMut(&AttemptPlan, Epoch) -> Outcome,
-    mut refresh: impl FnMut(&ProfileRef) -> RefreshResult,
+    respond: impl FnMut(&AttemptPlan, Epoch) -> Outcome + Send,
+    refresh: impl FnMut(&ProfileRef) -> RefreshResult + Send,
 ) -> Run {
-    let mut now = start;
-    let mut run = Run {
-        events: vec![],
-        effects: vec![],
-        attempts: vec![],
-        waits: vec![],
-        refreshes: vec![],
-        end: RequestEnd {
-            outcome: RequestOutcome::Success,
-            profile: None,
-            attempts: 0,
-            rotations: 0,
-            at: 0.0,
-            elapsed_s: 0.0,
-            next_available_at: None,
-            last_failure: None,
-        },
-        now,
-    };
-    let mut step = engine.start(now).unwrap();
-    for _ in 0..10_000 {
-        run.effects.extend(step.effects);
-        run.events.extend(step.events);
-        step = match step.action {
-            Action::Attempt(plan) => {
-                now += LATENCY;
-                let outcome = respond(&plan, now);
-                run.attempts.push(plan);
-                engine.on_outcome(outcome, now).unwrap()
-            }
-            Action::Wait { seconds } => {
-                assert!(seconds > 0.0);
-                run.waits.push(seconds);
-                now += seconds;
-                engine.on_waited(now).unwrap()
-            }
-            Action::Refresh(p) => {
-                let result = refresh(&p);
-                run.refreshes.push(p.id);
-                engine.on_refresh(result, now).unwrap()
-            }
-            Action::Finish(end) => {
-                run.end = end;
-                run.now = now;
-                assert_eq!(engine.phase(), Phase::Done);
-                return run;
-            }
-        };
-    }
-    panic!("the engine did not finish");
+    run_with(engine, &mut TestPorts::new(start, respond, refresh))
 }
 
 fn never_refresh(_: &ProfileRef) -> RefreshResult {
@@ -154,7 +223,7 @@ fn rotate_then_succeed() {
     );
     assert_eq!(run.attempted(), ["p0", "p1"]);
     assert_eq!(run.end.outcome, RequestOutcome::Success);
-    assert_eq!(run.end.exit_code(), 0);
+    assert_eq!(crate::error::exit_code_of(run.end.outcome), 0);
     let rotations = run.kinds("profile_rotation");
     assert_eq!(
         rotations,
@@ -196,7 +265,7 @@ fn rotate_cap_honored() {
     );
     assert_eq!(run.attempted(), ["p0", "p1", "p2"]);
     assert_eq!(run.end.outcome, RequestOutcome::PoolExhausted);
-    assert_eq!(run.end.exit_code(), 3);
+    assert_eq!(crate::error::exit_code_of(run.end.outcome), 3);
     assert_eq!(run.kinds("profile_rotation").len(), 2);
     // p1 was marked at T0 + 2 × latency with 1800 s to go: the earliest.
     let expected = T0 + 2.0 * LATENCY + 1800.0;
@@ -210,7 +279,9 @@ fn rotate_cap_honored() {
             ..
         }]
     ));
-    let message = run.end.into_result("openai-codex").unwrap_err().to_string();
+    let message = crate::error::request_result(&run.end, "openai-codex")
+        .unwrap_err()
+        .to_string();
     assert!(
         message.contains("next available at 2026-11-28T04:30:00Z (in 29m59s)"),
         "{message}"
@@ -247,7 +318,7 @@ fn per_profile_retry_budget() {
                 .any(|e| matches!(e, Effect::MarkExhausted { .. } | Effect::MarkDead { .. }))
         );
         assert_eq!(run.end.outcome, RequestOutcome::UpstreamUnavailable);
-        assert_eq!(run.end.exit_code(), 4);
+        assert_eq!(crate::error::exit_code_of(run.end.outcome), 4);
         // Exponential backoff with jitter between half and all of the delay.
         assert_eq!(run.waits.len(), budget as usize - 1);
         for (k, wait) in run.waits.iter().enumerate() {
@@ -288,7 +359,7 @@ fn fill_first_still_works() {
             never_refresh,
         );
         for effect in &run.effects {
-            apply_effect(&mut profiles, effect);
+            apply(effect, &Guard::Always, &mut profiles);
         }
         assert_eq!(run.end.outcome, RequestOutcome::Success);
         served.push((run.attempted(), run.kinds("profile_rotation").len()));
@@ -439,7 +510,7 @@ fn oauth_401_refreshes_once_then_cools_and_rotates() {
     assert!(matches!(
         run.kinds("token_refresh")[..],
         [EventKind::TokenRefresh {
-            outcome: crate::events::RefreshOutcome::Refreshed,
+            outcome: events::RefreshOutcome::Refreshed,
             ..
         }]
     ));
@@ -587,13 +658,13 @@ fn request_errors_end_at_once_without_marks() {
     );
     assert_eq!(run.attempted(), ["p0"]);
     assert_eq!(run.end.outcome, RequestOutcome::RequestRejected);
-    assert_eq!(run.end.exit_code(), 5);
+    assert_eq!(crate::error::exit_code_of(run.end.outcome), 5);
     assert!(
         !run.effects
             .iter()
             .any(|e| matches!(e, Effect::MarkExhausted { .. } | Effect::MarkDead { .. }))
     );
-    let err = run.end.into_result("openai-codex").unwrap_err();
+    let err = crate::error::request_result(&run.end, "openai-codex").unwrap_err();
     assert_eq!(err.exit_code(), 5);
     assert!(
         err.to_string()
@@ -931,7 +1002,6 @@ mod properties {
     /// Runs a case; checks at every attempt that the profile was available in the driver's own
     /// copy of the pool (with every effect applied so far).
     fn run_case(case: &Case) -> (Run, Vec<Profile>) {
-        let mut shadow = case.profiles.clone();
         let mut cursor: HashMap<String, usize> = HashMap::new();
         let mut refreshes = case.refresh.iter().copied().cycle();
         let mut e = Engine::new(
@@ -941,81 +1011,33 @@ mod properties {
             case.policy.clone(),
             case.seed,
         );
-        let mut now = T0;
-        let mut step = e.start(now).unwrap();
-        let mut run = Run {
-            events: vec![],
-            effects: vec![],
-            attempts: vec![],
-            waits: vec![],
-            refreshes: vec![],
-            end: RequestEnd {
-                outcome: RequestOutcome::Success,
-                profile: None,
-                attempts: 0,
-                rotations: 0,
-                at: 0.0,
-                elapsed_s: 0.0,
-                next_available_at: None,
-                last_failure: None,
-            },
-            now,
+        let respond = |plan: &AttemptPlan, now: Epoch| {
+            let i: usize = plan.profile.id[1..].parse().unwrap();
+            let k = cursor.entry(plan.profile.id.clone()).or_default();
+            // A script that runs out answers success.
+            let s = case.scripts[i].get(*k).copied().unwrap_or(Scripted::Ok);
+            *k += 1;
+            outcome(s, now)
         };
-        for _ in 0..1000 {
-            for effect in &step.effects {
-                apply_effect(&mut shadow, effect);
-            }
-            run.effects.extend(step.effects);
-            run.events.extend(step.events);
-            step = match step.action {
-                Action::Attempt(plan) => {
-                    let p = shadow.iter().find(|p| p.id == plan.profile.id).unwrap();
-                    assert!(
-                        p.is_available(now),
-                        "attempted {} while {:?}",
-                        p.id,
-                        p.availability(now)
-                    );
-                    let i: usize = plan.profile.id[1..].parse().unwrap();
-                    let k = cursor.entry(plan.profile.id.clone()).or_default();
-                    // A script that runs out answers success.
-                    let s = case.scripts[i].get(*k).copied().unwrap_or(Scripted::Ok);
-                    *k += 1;
-                    now += LATENCY;
-                    run.attempts.push(plan);
-                    e.on_outcome(outcome(s, now), now).unwrap()
-                }
-                Action::Wait { seconds } => {
-                    assert!(seconds > 0.0 && seconds <= case.policy.max_wait_s);
-                    run.waits.push(seconds);
-                    now += seconds;
-                    e.on_waited(now).unwrap()
-                }
-                Action::Refresh(p) => {
-                    run.refreshes.push(p.id);
-                    let result = match refreshes.next() {
-                        Some(1) => RefreshResult::Failed {
-                            dead: true,
-                            reason: None,
-                            message: None,
-                        },
-                        Some(2) => RefreshResult::Failed {
-                            dead: false,
-                            reason: None,
-                            message: None,
-                        },
-                        _ => RefreshResult::Refreshed,
-                    };
-                    e.on_refresh(result, now).unwrap()
-                }
-                Action::Finish(end) => {
-                    run.end = end;
-                    run.now = now;
-                    return (run, shadow);
-                }
-            };
-        }
-        panic!("no finish within 1000 steps");
+        let refresh = |_: &ProfileRef| match refreshes.next() {
+            Some(1) => RefreshResult::Failed {
+                dead: true,
+                reason: None,
+                message: None,
+            },
+            Some(2) => RefreshResult::Failed {
+                dead: false,
+                reason: None,
+                message: None,
+            },
+            _ => RefreshResult::Refreshed,
+        };
+        let mut ports = TestPorts::new(T0, respond, refresh);
+        ports.shadow = Some(case.profiles.clone());
+        ports.max_wait = case.policy.max_wait_s;
+        let run = run_with(&mut e, &mut ports);
+        let shadow = ports.shadow.take().unwrap_or_default();
+        (run, shadow)
     }
 
     proptest! {
@@ -1054,7 +1076,7 @@ mod properties {
             prop_assert!(entered.len() <= cap);
 
             // Every request ends in an outcome of DESIGN §7, reported once, last.
-            prop_assert!([0, 3, 4, 5].contains(&run.end.exit_code()));
+            prop_assert!([0, 3, 4, 5].contains(&crate::error::exit_code_of(run.end.outcome)));
             prop_assert_eq!(run.kinds("request_end").len(), 1);
             prop_assert_eq!(run.events.last().map(|e| e.kind.name()), Some("request_end"));
             prop_assert_eq!(run.kinds("request_start").len(), 1);
@@ -1065,7 +1087,7 @@ mod properties {
             // Transient failures never cool or kill a profile.
             let transient_only = run.events.iter().all(|e| match &e.kind {
                 EventKind::AttemptFailed { class, .. } => *class == Class::Transient,
-                EventKind::TokenRefresh { outcome, .. } => *outcome != crate::events::RefreshOutcome::Failed,
+                EventKind::TokenRefresh { outcome, .. } => *outcome != events::RefreshOutcome::Failed,
                 _ => true,
             });
             if transient_only {

@@ -1,32 +1,59 @@
-//! The provider APIs `rotor call` speaks: how a request is built for each, and how its streamed
-//! answer is read. No I/O here: the transport sends what this builds and feeds back the bytes.
+//! What rotor knows about each provider API, in one place: endpoints and default base URLs,
+//! API versions and the headers that carry a credential, default models, the error codes that
+//! mean a credential is gone for good, the token endpoint, and which fields of auth.json hold
+//! secrets. No I/O here: the upstream half sends what this builds and feeds back the bytes.
 //!
 //! - `openai-codex`: the ChatGPT Codex Responses API (`POST {base}/responses`, SSE).
 //! - `anthropic`: the Anthropic Messages API (`POST {base}/v1/messages`, SSE).
 //! - every other provider: an OpenAI-compatible Chat Completions API
 //!   (`POST {base}/chat/completions`, SSE), e.g. OpenRouter or a custom endpoint.
 
+mod request;
 pub mod sse;
 mod stream;
 
+pub use request::{HttpRequest, Prompt, build_request};
 pub use stream::{Chunk, StreamDecoder};
 
 use crate::pool::AuthType;
-use serde_json::{Value, json};
 
 pub const CODEX_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
 pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
+/// The OAuth token endpoint of Codex accounts (`--token-url` overrides it).
+pub const CODEX_TOKEN_URL: &str = "https://auth.openai.com/oauth/token";
+/// The public OAuth client id of the Codex CLI, which Hermes's device-code login uses too.
+pub const CODEX_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
+
 /// What Codex's Cloudflare front accepts as a first-party client (Hermes pins the same value).
 const CODEX_ORIGINATOR: &str = "codex_cli_rs";
 const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// Anthropic OAuth (setup-token) bearer access needs this beta flag.
 const ANTHROPIC_OAUTH_BETA: &str = "oauth-2025-04-20";
-/// The Codex backend requires instructions; this neutral one is used without `--system`.
-const DEFAULT_INSTRUCTIONS: &str = "You are a helpful assistant.";
-const ANTHROPIC_MAX_TOKENS: u32 = 4096;
+
+/// Reasons after which a credential can never be used again, on a 401 from an API or from a
+/// token endpoint (Hermes's terminal auth reasons): the profile is marked dead.
+pub const TERMINAL_AUTH_CODES: &[&str] = &[
+    "token_invalidated",
+    "token_revoked",
+    "invalid_token",
+    "invalid_grant",
+    "unauthorized_client",
+    "refresh_token_reused",
+];
+
+/// Words in an auth.json key whose string value is a secret, in any provider's entries or in
+/// the `providers` section: redacted from whatever a server sends back.
+pub const SECRET_KEY_WORDS: &[&str] = &[
+    "token",
+    "key",
+    "secret",
+    "password",
+    "authorization",
+    "cookie",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
@@ -66,14 +93,6 @@ pub fn default_model(provider: &str) -> Option<&'static str> {
     }
 }
 
-/// What the user asks.
-#[derive(Debug, Clone)]
-pub struct Prompt {
-    pub model: String,
-    pub system: Option<String>,
-    pub text: String,
-}
-
 /// The credential of the profile being attempted.
 #[derive(Clone, Copy)]
 pub struct Credential<'a> {
@@ -83,93 +102,56 @@ pub struct Credential<'a> {
     pub account_id: Option<&'a str>,
 }
 
-/// A request ready for the transport.
-#[derive(Debug, Clone)]
-pub struct HttpRequest {
-    pub url: String,
-    /// Header names and values. Contains the secret: never log this.
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Value,
-}
-
-/// Builds the streaming request of `api` for one attempt.
-pub fn build_request(
-    api: Api,
-    base_url: &str,
-    credential: Credential<'_>,
-    prompt: &Prompt,
-    session_id: &str,
-) -> HttpRequest {
-    let base = base_url.trim_end_matches('/');
-    let mut headers = vec![
-        ("accept", "text/event-stream".to_string()),
-        (
-            "user-agent",
-            concat!("rotor/", env!("CARGO_PKG_VERSION")).to_string(),
-        ),
-    ];
+/// The headers that carry `credential` to `api` (with the API version and client identity they
+/// need), for an inference request and for a probe alike. They hold the secret: never log them.
+pub fn auth_headers(api: Api, credential: Credential<'_>) -> Vec<(&'static str, String)> {
+    let bearer = || ("authorization", format!("Bearer {}", credential.token));
     match api {
         Api::CodexResponses => {
-            headers.push(("authorization", format!("Bearer {}", credential.token)));
+            let mut headers = vec![bearer()];
             if let Some(account) = credential.account_id {
                 headers.push(("chatgpt-account-id", account.to_string()));
             }
             headers.push(("originator", CODEX_ORIGINATOR.to_string()));
-            headers.push(("session_id", session_id.to_string()));
-            HttpRequest {
-                url: format!("{base}/responses"),
-                headers,
-                body: json!({
-                    "model": prompt.model,
-                    "instructions": prompt.system.as_deref().unwrap_or(DEFAULT_INSTRUCTIONS),
-                    "input": [{
-                        "type": "message",
-                        "role": "user",
-                        "content": [{"type": "input_text", "text": prompt.text}],
-                    }],
-                    "stream": true,
-                    "store": false,
-                }),
-            }
+            headers
         }
         Api::AnthropicMessages => {
-            match credential.auth_type {
-                AuthType::Oauth => {
-                    headers.push(("authorization", format!("Bearer {}", credential.token)));
-                    headers.push(("anthropic-beta", ANTHROPIC_OAUTH_BETA.to_string()));
-                }
-                AuthType::ApiKey => headers.push(("x-api-key", credential.token.to_string())),
-            }
-            headers.push(("anthropic-version", ANTHROPIC_VERSION.to_string()));
-            let url = if base.ends_with("/v1") {
-                format!("{base}/messages")
-            } else {
-                format!("{base}/v1/messages")
+            let mut headers = match credential.auth_type {
+                AuthType::Oauth => vec![
+                    bearer(),
+                    ("anthropic-beta", ANTHROPIC_OAUTH_BETA.to_string()),
+                ],
+                AuthType::ApiKey => vec![("x-api-key", credential.token.to_string())],
             };
-            let mut body = json!({
-                "model": prompt.model,
-                "max_tokens": ANTHROPIC_MAX_TOKENS,
-                "messages": [{"role": "user", "content": prompt.text}],
-                "stream": true,
-            });
-            if let Some(system) = &prompt.system {
-                body["system"] = Value::from(system.as_str());
-            }
-            HttpRequest { url, headers, body }
+            headers.push(("anthropic-version", ANTHROPIC_VERSION.to_string()));
+            headers
         }
-        Api::ChatCompletions => {
-            headers.push(("authorization", format!("Bearer {}", credential.token)));
-            let mut messages = Vec::new();
-            if let Some(system) = &prompt.system {
-                messages.push(json!({"role": "system", "content": system}));
-            }
-            messages.push(json!({"role": "user", "content": prompt.text}));
-            HttpRequest {
-                url: format!("{base}/chat/completions"),
-                headers,
-                body: json!({"model": prompt.model, "messages": messages, "stream": true}),
-            }
+        Api::ChatCompletions => vec![bearer()],
+    }
+}
+
+/// Where a request of `api` goes, from a base URL.
+pub fn inference_url(api: Api, base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    match api {
+        Api::CodexResponses => format!("{base}/responses"),
+        Api::AnthropicMessages if base.ends_with("/v1") => format!("{base}/messages"),
+        Api::AnthropicMessages => format!("{base}/v1/messages"),
+        Api::ChatCompletions => format!("{base}/chat/completions"),
+    }
+}
+
+/// Where a profile of `provider` is probed without spending quota: Codex's usage report
+/// (`<base without /codex>/wham/usage`), else the API's model list.
+pub fn probe_url(provider: &str, base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    match Api::for_provider(provider) {
+        Api::CodexResponses => {
+            format!("{}/wham/usage", base.strip_suffix("/codex").unwrap_or(base))
         }
+        Api::AnthropicMessages if base.ends_with("/v1") => format!("{base}/models"),
+        Api::AnthropicMessages => format!("{base}/v1/models"),
+        Api::ChatCompletions => format!("{base}/models"),
     }
 }
 
@@ -206,85 +188,24 @@ pub fn status_for_stream_error(error_type: &str) -> u16 {
 mod tests {
     use super::*;
 
-    fn prompt() -> Prompt {
-        Prompt {
-            model: "m".into(),
-            system: Some("be brief".into()),
-            text: "hi".into(),
-        }
-    }
-
-    fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-        req.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     #[test]
-    fn codex_request_has_the_responses_shape() {
-        let cred = Credential {
-            token: "tok",
-            auth_type: AuthType::Oauth,
-            account_id: Some("acct-1"),
-        };
-        let req = build_request(
-            Api::CodexResponses,
-            "http://h/codex/",
-            cred,
-            &prompt(),
-            "s-1",
+    fn probe_urls() {
+        assert_eq!(
+            probe_url("openai-codex", "https://chatgpt.com/backend-api/codex"),
+            "https://chatgpt.com/backend-api/wham/usage"
         );
-        assert_eq!(req.url, "http://h/codex/responses");
-        assert_eq!(header(&req, "authorization"), Some("Bearer tok"));
-        assert_eq!(header(&req, "chatgpt-account-id"), Some("acct-1"));
-        assert_eq!(header(&req, "originator"), Some("codex_cli_rs"));
-        assert_eq!(header(&req, "session_id"), Some("s-1"));
-        assert_eq!(req.body["stream"], true);
-        assert_eq!(req.body["store"], false);
-        assert_eq!(req.body["instructions"], "be brief");
-        assert_eq!(req.body["input"][0]["content"][0]["text"], "hi");
-    }
-
-    #[test]
-    fn anthropic_uses_x_api_key_or_oauth_bearer() {
-        let key = Credential {
-            token: "sk-ant",
-            auth_type: AuthType::ApiKey,
-            account_id: None,
-        };
-        let req = build_request(Api::AnthropicMessages, "http://h", key, &prompt(), "s");
-        assert_eq!(req.url, "http://h/v1/messages");
-        assert_eq!(header(&req, "x-api-key"), Some("sk-ant"));
-        assert_eq!(header(&req, "authorization"), None);
-        assert_eq!(req.body["system"], "be brief");
-        let oauth = Credential {
-            auth_type: AuthType::Oauth,
-            ..key
-        };
-        let req = build_request(Api::AnthropicMessages, "http://h/v1", oauth, &prompt(), "s");
-        assert_eq!(req.url, "http://h/v1/messages");
-        assert_eq!(header(&req, "authorization"), Some("Bearer sk-ant"));
-        assert_eq!(header(&req, "anthropic-beta"), Some("oauth-2025-04-20"));
-    }
-
-    #[test]
-    fn chat_completions_request() {
-        let cred = Credential {
-            token: "k",
-            auth_type: AuthType::ApiKey,
-            account_id: None,
-        };
-        let req = build_request(
-            Api::ChatCompletions,
-            "http://h/api/v1",
-            cred,
-            &prompt(),
-            "s",
+        assert_eq!(
+            probe_url("openai-codex", "http://127.0.0.1:9/codex/"),
+            "http://127.0.0.1:9/wham/usage"
         );
-        assert_eq!(req.url, "http://h/api/v1/chat/completions");
-        assert_eq!(req.body["messages"][0]["role"], "system");
-        assert_eq!(req.body["messages"][1]["content"], "hi");
+        assert_eq!(
+            probe_url("anthropic", "https://api.anthropic.com"),
+            "https://api.anthropic.com/v1/models"
+        );
+        assert_eq!(
+            probe_url("openrouter", "https://openrouter.ai/api/v1"),
+            "https://openrouter.ai/api/v1/models"
+        );
     }
 
     #[test]

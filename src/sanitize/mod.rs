@@ -15,6 +15,21 @@ mod terminal;
 pub use redact::{REDACTED, RUN as REDACT_RUN, Redactor, decode};
 pub use terminal::TerminalFilter;
 
+/// A URL as rotor shows it: scheme, host, port and path, without user info, query or
+/// fragment (where tokens hide). Text that is not a URL is shown on one bounded line.
+pub fn display_url(text: &str) -> String {
+    match url::Url::parse(text.trim()) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            one_line(url.as_str(), 200)
+        }
+        Err(_) => one_line(text, 100),
+    }
+}
+
 /// Returns `text` on one line with at most `max_chars` characters: escape sequences and other
 /// control or invisible format characters are removed, runs of whitespace become one space,
 /// and a cut is marked with `…` (which counts toward the limit).

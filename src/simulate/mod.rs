@@ -1,10 +1,10 @@
 //! `rotor simulate`: the rotation engine driven by scripted provider responses on a virtual
 //! clock, over an in-memory pool. Nothing touches the network or writes auth.json.
 //!
-//! The driver here is the same loop `call` runs (see [`crate::engine`]); only the transport
-//! (a script), the clock (virtual) and the store (a `Vec<Profile>`) differ. Scripted responses
-//! go through the real classifier as status + headers + body, so a simulation also shows how
-//! rotor reads a provider's answer.
+//! Each request runs through the one drive loop `call` runs too ([`crate::drive::drive`]); only
+//! the ports differ: the transport is a script, the clock is virtual, and the store is a
+//! `Vec<Profile>` lent to the engine. Scripted responses go through the real classifier as
+//! status + headers + body, so a simulation also shows how rotor reads a provider's answer.
 //!
 //! Requests run one after another: each starts at its arrival time or when the previous one
 //! ended, whichever is later. Everything is deterministic for a seed.
@@ -16,11 +16,12 @@ pub use scenario::{
     Response, Scenario, Script, ScriptEnd,
 };
 
+use crate::drive::{Ports, Sink, drive, now_or_never};
 use crate::engine::{
-    Action, Engine, Outcome, RefreshResult, RequestEnd, classify_response, classify_transport,
+    AttemptPlan, Effect, Engine, Outcome, ProfileRef, RefreshResult, RequestEnd, classify_response,
+    classify_transport,
 };
-use crate::error::{Error, Result};
-use crate::events::Sink;
+use crate::error::Result;
 use crate::pool::Profile;
 use crate::sanitize::Redactor;
 use crate::time::Epoch;
@@ -39,10 +40,6 @@ pub fn builtin(real_now: Epoch) -> Result<Scenario> {
         real_now,
     )
 }
-
-/// Guards against a driver loop that never ends (the engine's budgets make it impossible, but
-/// a simulation must not hang if that ever breaks).
-const MAX_STEPS_PER_REQUEST: usize = 100_000;
 
 /// What a simulation leaves behind.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,20 +160,51 @@ impl<'a> ScriptedTransport<'a> {
     }
 }
 
+/// The ports of a simulation: a script for the provider, a virtual clock, and nothing to
+/// persist (the engine applies every effect to the pool it was lent, which is the store here).
+struct ScriptedPorts<'a> {
+    transport: ScriptedTransport<'a>,
+    clock: Epoch,
+}
+
+impl Ports for ScriptedPorts<'_> {
+    fn now(&self) -> Epoch {
+        self.clock
+    }
+
+    async fn sleep(&mut self, seconds: f64) {
+        self.clock += seconds;
+    }
+
+    async fn attempt(&mut self, plan: &AttemptPlan, _deadline: Option<Epoch>) -> Result<Outcome> {
+        let (outcome, arrived) = self.transport.attempt(&plan.profile.id, self.clock);
+        self.clock = arrived;
+        Ok(outcome)
+    }
+
+    async fn refresh(&mut self, profile: &ProfileRef) -> Result<RefreshResult> {
+        Ok(self.transport.refresh(&profile.id))
+    }
+
+    async fn persist(&mut self, _effects: &[Effect]) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// Runs every request of `scenario` with `seed`, reporting events to `sink` as they happen.
 pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report> {
     let mut pool = scenario.profiles.clone();
-    let mut transport = ScriptedTransport::new(&scenario.scripts, &scenario.redactor);
-    let mut clock = scenario.start;
+    let mut ports = ScriptedPorts {
+        transport: ScriptedTransport::new(&scenario.scripts, &scenario.redactor),
+        clock: scenario.start,
+    };
     let provider: Arc<str> = scenario.provider.as_str().into();
     let mut ends = Vec::with_capacity(scenario.requests.len());
-    let emit_error = |e: std::io::Error| Error::Internal(format!("cannot write the trace: {e}"));
-
     for (index, request) in scenario.requests.iter().enumerate() {
-        clock = clock.max(scenario.start + request.at);
+        ports.clock = ports.clock.max(scenario.start + request.at);
         // The pool is lent to the engine for the request and taken back after it: the engine
-        // applies every effect to it (with `apply_effect`, as `call`'s store does) before it
-        // returns a step, so it is the store here, and no request copies the pool.
+        // applies every effect to it before it returns a step, so a renderer sees the pool the
+        // events describe, and no request copies the pool.
         let mut engine = Engine::shared(
             request.id.as_str().into(),
             Arc::clone(&provider),
@@ -184,44 +212,15 @@ pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report
             scenario.policy.clone(),
             request_seed(seed, index),
         );
-        let mut step = engine.start(clock)?;
-        let mut finished = None;
-        for _ in 0..MAX_STEPS_PER_REQUEST {
-            // The step's effects are already applied, so a renderer sees the pool the events
-            // describe, as with `call`, which writes the store before reporting.
-            for event in &step.events {
-                sink.emit(event, engine.profiles()).map_err(emit_error)?;
-            }
-            step = match step.action {
-                Action::Attempt(plan) => {
-                    let (outcome, arrived) = transport.attempt(&plan.profile.id, clock);
-                    clock = arrived;
-                    engine.on_outcome(outcome, clock)?
-                }
-                Action::Wait { seconds } => {
-                    clock += seconds;
-                    engine.on_waited(clock)?
-                }
-                Action::Refresh(profile) => {
-                    let result = transport.refresh(&profile.id);
-                    engine.on_refresh(result, clock)?
-                }
-                Action::Finish(end) => {
-                    finished = Some(end);
-                    break;
-                }
-            };
-        }
+        // Scripted ports never wait on anything: the drive loop completes on the spot.
+        let end = now_or_never(drive(&mut engine, &mut ports, sink));
         pool = engine.into_profiles();
-        let end = finished.ok_or_else(|| {
-            Error::Internal(format!("simulation of {} did not finish", request.id))
-        })?;
-        ends.push(end);
+        ends.push(end?);
     }
     Ok(Report {
         ends,
         profiles: pool,
-        clock,
+        clock: ports.clock,
         seed,
     })
 }
@@ -240,7 +239,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::engine::RequestOutcome;
-    use crate::events::{Event, EventKind};
+    use crate::engine::events::{Event, EventKind};
 
     struct Collect(Vec<Event>);
     impl Sink for Collect {

@@ -5,6 +5,7 @@
 //! Invariant: a `Document` only exists for a file whose known fields have valid types, so every
 //! later read of them is infallible and a write never carries a value rotor misread.
 
+use crate::engine::effect::{Current, Extra, StatusTarget};
 use crate::error::{Error, Result};
 use crate::pool::{AuthType, LastStatus, Profile, Status, TokenClaims, profile_hash};
 use crate::sanitize::Redactor;
@@ -183,6 +184,19 @@ impl Document {
         id: &str,
         fields: Vec<(&str, Value)>,
     ) -> Result<()> {
+        if self.patch(provider, id, fields) {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!(
+                "profile {} of {provider} is no longer in {}",
+                profile_hash(id),
+                self.path.display()
+            )))
+        }
+    }
+
+    /// [`Document::set_fields`], saying whether the entry was there.
+    fn patch(&mut self, provider: &str, id: &str, fields: Vec<(&str, Value)>) -> bool {
         let entry = self
             .root
             .get_mut("credential_pool")
@@ -194,14 +208,10 @@ impl Document {
                     .iter_mut()
                     .filter_map(Value::as_object_mut)
                     .find(|e| e.get("id").and_then(Value::as_str) == Some(id))
-            })
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "profile {} of {provider} is no longer in {}",
-                    profile_hash(id),
-                    self.path.display()
-                ))
-            })?;
+            });
+        let Some(entry) = entry else {
+            return false;
+        };
         let mut touched = false;
         for (key, value) in fields {
             if entry.get(key) != Some(&value) {
@@ -213,7 +223,15 @@ impl Document {
             self.changed = true;
             self.profiles.remove(provider);
         }
-        Ok(())
+        true
+    }
+
+    /// One provider's pool, as a target of status changes.
+    pub fn pool_mut<'a>(&'a mut self, provider: &'a str) -> PoolMut<'a> {
+        PoolMut {
+            doc: self,
+            provider,
+        }
     }
 
     /// Moves entry `id` to the end of its provider's pool and renumbers priorities 0..n-1 in
@@ -351,6 +369,40 @@ impl Document {
             base_url: fields.string("base_url")?,
             claims,
         })
+    }
+}
+
+/// One provider's entries of a [`Document`], written by [`crate::engine::apply`] as Hermes
+/// writes the same state.
+pub struct PoolMut<'a> {
+    doc: &'a mut Document,
+    provider: &'a str,
+}
+
+impl StatusTarget for PoolMut<'_> {
+    fn current(&self, id: &str) -> Option<Current> {
+        let cached = self.doc.profiles.get(self.provider);
+        let find = |profiles: &[Profile]| {
+            profiles.iter().find(|p| p.id == id).map(|p| Current {
+                last_status: p.status.last_status.clone(),
+                last_status_at: p.status.last_status_at,
+                request_count: p.request_count,
+            })
+        };
+        match cached {
+            Some(profiles) => find(profiles),
+            None => find(&self.doc.profiles(self.provider)?),
+        }
+    }
+
+    fn set_status(&mut self, id: &str, status: Status, extra: Extra) {
+        self.doc
+            .patch(self.provider, id, super::patch::fields(&status, extra));
+    }
+
+    fn move_to_end(&mut self, id: &str) {
+        // Every id renumbered comes from the pool itself, so none can be missing.
+        let _ = self.doc.move_to_end(self.provider, id);
     }
 }
 

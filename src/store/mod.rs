@@ -10,11 +10,12 @@ mod lock;
 pub mod patch;
 mod write;
 
-pub use document::Document;
+pub use document::{Document, PoolMut};
 pub use file::check_regular;
 pub use lock::lock_path_for;
 pub use write::to_hermes_json;
 
+use crate::engine::{Applied, Change, apply};
 use crate::error::{Error, Result};
 use file::Identity;
 use std::cell::Cell;
@@ -99,7 +100,7 @@ impl AuthStore {
     /// auth.json must be a regular file before the lock is taken (a FIFO would hang rotor
     /// while it holds the lock); under the lock, a symlinked auth.json is resolved once, and
     /// that one file is what is read and what the write replaces.
-    pub fn lock(&self) -> Result<Locked<'_>> {
+    pub fn lock(&self) -> Result<Locked> {
         file::check_regular(&self.path).map_err(|source| Error::Read {
             path: self.path.clone(),
             source,
@@ -116,7 +117,7 @@ impl AuthStore {
         })?;
         write::sweep_stale_temp_files(&real, SystemTime::now());
         Ok(Locked {
-            store: self,
+            store: self.clone(),
             real,
             read: Cell::new(None),
             _guard: guard,
@@ -163,10 +164,11 @@ fn too_large() -> std::io::Error {
     ))
 }
 
-/// auth.json while rotor holds `auth.lock`. The lock is released when this is dropped.
+/// auth.json while rotor holds `auth.lock`. The lock is released when this is dropped. It owns
+/// what it needs, so it can move to a blocking thread and back.
 #[derive(Debug)]
-pub struct Locked<'a> {
-    store: &'a AuthStore,
+pub struct Locked {
+    store: AuthStore,
     /// auth.json with every symlink resolved, once, under the lock.
     real: PathBuf,
     /// The file the last [`Locked::read`] read: the only one a write may replace.
@@ -174,7 +176,7 @@ pub struct Locked<'a> {
     _guard: lock::LockGuard,
 }
 
-impl Locked<'_> {
+impl Locked {
     /// Re-reads the file: what is on disk now, not what was read before the lock.
     pub fn read(&self) -> Result<Document> {
         let (doc, identity) = read_document(&self.store.path, &self.real, true)?;
@@ -207,5 +209,29 @@ impl Locked<'_> {
             ))));
         }
         write::write_atomic(&self.real, &bytes, identity).map_err(write_err)
+    }
+}
+
+/// Where status changes are made durable: auth.json through [`AuthStore`] today, a store
+/// shared by several hosts next. Writes block (a lock, a file, fsyncs): async drivers make them
+/// off their workers.
+pub trait StatusStore: Send + Sync {
+    /// Applies `changes` to `provider`'s entries as one locked read-modify-write of what is on
+    /// disk now; what each change did, in order.
+    fn write(&self, provider: &str, changes: &[Change]) -> Result<Vec<Applied>>;
+}
+
+impl StatusStore for AuthStore {
+    fn write(&self, provider: &str, changes: &[Change]) -> Result<Vec<Applied>> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.update(|doc| {
+            let mut pool = doc.pool_mut(provider);
+            Ok(changes
+                .iter()
+                .map(|c| apply(&c.effect, &c.guard, &mut pool))
+                .collect())
+        })
     }
 }

@@ -9,14 +9,14 @@
 //! Non-2xx answers go through the engine's classifier, so a probe and a real call agree on what
 //! a 401 `token_revoked` or a 429 `usage_limit_reached` means.
 
+use super::http::{describe, header_pairs, read_bounded};
 use crate::engine::{
     Class, Effect, MESSAGE_MAX_CHARS, Outcome, RefreshResult, ResetHint, ResetSource,
     classify_response, classify_transport,
 };
-use crate::http::{describe, display_url, header_pairs, read_bounded};
 use crate::pool::{AuthType, LastStatus, Profile, exhausted_ttl};
-use crate::providers::{self, Api};
-use crate::sanitize::Redactor;
+use crate::providers::{self, Api, Credential};
+use crate::sanitize::{Redactor, display_url};
 use crate::time::{self, Epoch};
 use serde::Serialize;
 use serde_json::Value;
@@ -78,15 +78,6 @@ fn opt_ts<S: serde::Serializer>(at: &Option<Epoch>, s: S) -> Result<S::Ok, S::Er
     }
 }
 
-/// A state change a probe asks for.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    /// The provider says the profile is fine: clear a stale cooldown.
-    Clear,
-    /// Cool or kill it, exactly as the engine would.
-    Mark(Effect),
-}
-
 /// Where and how to probe.
 #[derive(Debug, Clone)]
 pub struct ProbeSettings {
@@ -112,19 +103,6 @@ impl ProbeResult {
 /// What one probe request got: status, headers and (bounded) body, or why nothing came.
 pub type Answer = Result<(u16, Vec<(String, String)>, String), String>;
 
-/// The URL a profile is probed at.
-pub fn probe_url(provider: &str, base: &str) -> String {
-    let base = base.trim_end_matches('/');
-    match Api::for_provider(provider) {
-        Api::CodexResponses => {
-            format!("{}/wham/usage", base.strip_suffix("/codex").unwrap_or(base))
-        }
-        Api::AnthropicMessages if base.ends_with("/v1") => format!("{base}/models"),
-        Api::AnthropicMessages => format!("{base}/v1/models"),
-        Api::ChatCompletions => format!("{base}/models"),
-    }
-}
-
 /// Sends one probe request for `profile` with `token`.
 pub async fn send(
     client: &reqwest::Client,
@@ -138,37 +116,28 @@ pub async fn send(
         .or_else(|| profile.base_url.clone())
         .or_else(|| providers::default_base_url(&profile.provider).map(str::to_owned))
         .ok_or_else(|| "no base URL: the entry has none; pass --base-url".to_string())?;
-    let url = probe_url(&profile.provider, &base);
+    let url = providers::probe_url(&profile.provider, &base);
     // The token goes only over https, or plain http to loopback.
-    crate::http::check_credential_url(&url).map_err(|why| format!("not probed: {why}"))?;
+    super::http::check_credential_url(&url).map_err(|why| format!("not probed: {why}"))?;
     let mut request = client
         .get(&url)
         .timeout(settings.timeout)
         .header("accept", "application/json")
         .header("user-agent", concat!("rotor/", env!("CARGO_PKG_VERSION")));
-    request = match (Api::for_provider(&profile.provider), profile.auth_type) {
-        (Api::AnthropicMessages, AuthType::ApiKey) => request
-            .header("x-api-key", token)
-            .header("anthropic-version", "2023-06-01"),
-        (Api::AnthropicMessages, AuthType::Oauth) => request
-            .bearer_auth(token)
-            .header("anthropic-version", "2023-06-01")
-            .header("anthropic-beta", "oauth-2025-04-20"),
-        (Api::CodexResponses, _) => {
-            let mut r = request
-                .bearer_auth(token)
-                .header("originator", "codex_cli_rs");
-            if let Some(account) = profile
+    let credential = Credential {
+        token,
+        auth_type: profile.auth_type,
+        account_id: match profile.auth_type {
+            AuthType::Oauth => profile
                 .claims
                 .as_ref()
-                .and_then(|c| c.account_id.as_deref())
-            {
-                r = r.header("chatgpt-account-id", account);
-            }
-            r
-        }
-        (Api::ChatCompletions, _) => request.bearer_auth(token),
+                .and_then(|c| c.account_id.as_deref()),
+            AuthType::ApiKey => None,
+        },
     };
+    for (name, value) in providers::auth_headers(Api::for_provider(&profile.provider), credential) {
+        request = request.header(name, value);
+    }
     let mut response = request
         .send()
         .await
@@ -188,7 +157,7 @@ pub fn judge(
     now: Epoch,
     redactor: &Redactor,
     max_cooldown_s: f64,
-) -> (ProbeResult, Option<Change>) {
+) -> (ProbeResult, Option<Effect>) {
     let (status, headers, body) = match answer {
         Ok(answer) => answer,
         Err(detail) => {
@@ -211,7 +180,7 @@ pub fn judge(
     else {
         return (
             ProbeResult::new(Verdict::Healthy, Some(status), None),
-            clear_if_cooling(profile),
+            clear_if_cooling(profile, now),
         );
     };
     let detail = [failure.error_type.clone(), failure.message.clone()]
@@ -235,7 +204,7 @@ pub fn judge(
             };
             (
                 ProbeResult::new(Verdict::Dead, Some(status), detail),
-                Some(Change::Mark(effect)),
+                Some(effect),
             )
         }
         Class::RateLimit | Class::Billing | Class::Auth => {
@@ -261,7 +230,7 @@ pub fn judge(
             };
             let mut result = ProbeResult::new(verdict, Some(status), detail);
             result.until = Some(until);
-            (result, Some(Change::Mark(effect)))
+            (result, Some(effect))
         }
         // Throttling, server trouble or a request the endpoint refused say nothing about the
         // account: report them, change nothing.
@@ -277,11 +246,11 @@ fn judge_success(
     body: &str,
     now: Epoch,
     max_cooldown_s: f64,
-) -> (ProbeResult, Option<Change>) {
+) -> (ProbeResult, Option<Effect>) {
     if Api::for_provider(&profile.provider) != Api::CodexResponses {
         return (
             ProbeResult::new(Verdict::Healthy, Some(200), None),
-            clear_if_cooling(profile),
+            clear_if_cooling(profile, now),
         );
     }
     let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
@@ -336,15 +305,18 @@ fn judge_success(
             result.verdict = Verdict::Exhausted;
             result.until = Some(until);
             result.detail = Some(format!("usage at {used}% until {}", time::rfc3339_s(until)));
-            (result, Some(Change::Mark(effect)))
+            (result, Some(effect))
         }
-        None => (result, clear_if_cooling(profile)),
+        None => (result, clear_if_cooling(profile, now)),
     }
 }
 
 /// A healthy answer clears a cooldown (current or already over); other states stay.
-fn clear_if_cooling(profile: &Profile) -> Option<Change> {
-    (profile.status.last_status == Some(LastStatus::Exhausted)).then_some(Change::Clear)
+fn clear_if_cooling(profile: &Profile, now: Epoch) -> Option<Effect> {
+    (profile.status.last_status == Some(LastStatus::Exhausted)).then(|| Effect::Clear {
+        profile_id: profile.id.clone(),
+        at: now,
+    })
 }
 
 /// Whether a profile is worth probing: dead ones need a re-login, keyless ones have nothing
@@ -375,7 +347,7 @@ pub fn refresh_failed(
     result: &RefreshResult,
     now: Epoch,
     redactor: &Redactor,
-) -> Option<(ProbeResult, Option<Change>)> {
+) -> Option<(ProbeResult, Option<Effect>)> {
     let RefreshResult::Failed {
         dead,
         reason,
@@ -401,10 +373,7 @@ pub fn refresh_failed(
         reason: reason.clone().unwrap_or_else(|| "refresh_failed".into()),
         message: message.clone(),
     };
-    Some((
-        ProbeResult::new(Verdict::Dead, None, detail),
-        Some(Change::Mark(effect)),
-    ))
+    Some((ProbeResult::new(Verdict::Dead, None, detail), Some(effect)))
 }
 
 #[cfg(test)]
@@ -413,26 +382,6 @@ mod tests {
     use crate::pool::tests::profile;
 
     const MAX: f64 = crate::engine::DEFAULT_MAX_COOLDOWN_S;
-
-    #[test]
-    fn probe_urls() {
-        assert_eq!(
-            probe_url("openai-codex", "https://chatgpt.com/backend-api/codex"),
-            "https://chatgpt.com/backend-api/wham/usage"
-        );
-        assert_eq!(
-            probe_url("openai-codex", "http://127.0.0.1:9/codex/"),
-            "http://127.0.0.1:9/wham/usage"
-        );
-        assert_eq!(
-            probe_url("anthropic", "https://api.anthropic.com"),
-            "https://api.anthropic.com/v1/models"
-        );
-        assert_eq!(
-            probe_url("openrouter", "https://openrouter.ai/api/v1"),
-            "https://openrouter.ai/api/v1/models"
-        );
-    }
 
     fn usage(primary: f64, secondary: f64) -> Answer {
         let body = serde_json::json!({"rate_limit": {
@@ -449,9 +398,7 @@ mod tests {
             (result.verdict, result.until, result.used_percent),
             (Verdict::Exhausted, Some(2000.0), Some(100.0))
         );
-        assert!(
-            matches!(change, Some(Change::Mark(Effect::MarkExhausted { until, .. })) if until == 2000.0)
-        );
+        assert!(matches!(change, Some(Effect::MarkExhausted { until, .. }) if until == 2000.0));
         let (result, _) = judge(&p, usage(100.0, 100.0), 1000.0, &Redactor::new(), MAX);
         assert_eq!(result.until, Some(6000.0), "the later of two full windows");
     }
@@ -467,7 +414,13 @@ mod tests {
         let (result, change) = judge(&p, usage(10.0, 20.0), 1000.0, &Redactor::new(), MAX);
         assert_eq!(
             (result.verdict, change),
-            (Verdict::Healthy, Some(Change::Clear))
+            (
+                Verdict::Healthy,
+                Some(Effect::Clear {
+                    profile_id: "a".into(),
+                    at: 1000.0
+                })
+            )
         );
     }
 

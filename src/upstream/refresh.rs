@@ -7,29 +7,18 @@
 //! Otherwise the token endpoint is called (bounded to 10 s, the one network call allowed under
 //! the lock) and the new pair is persisted before the lock is released.
 
+use super::call::blocking;
 use crate::engine::{CODE_MAX_CHARS, MESSAGE_MAX_CHARS, RefreshResult};
 use crate::error::Result;
+use crate::providers::{CODEX_CLIENT_ID, TERMINAL_AUTH_CODES};
 use crate::sanitize::Redactor;
 use crate::store::AuthStore;
 use crate::time;
 use serde_json::Value;
 use std::time::Duration;
 
-pub const CODEX_TOKEN_URL: &str = "https://auth.openai.com/oauth/token";
-/// The public OAuth client id of the Codex CLI, which Hermes's device-code login uses too.
-pub const CODEX_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 /// The bound on the one network call made while holding the lock.
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Token-endpoint errors after which the grant can never be used again.
-const DEAD_GRANT_CODES: &[&str] = &[
-    "invalid_grant",
-    "refresh_token_reused",
-    "invalid_token",
-    "unauthorized_client",
-    "token_revoked",
-    "token_invalidated",
-];
 
 /// What to refresh.
 #[derive(Debug, Clone, Copy)]
@@ -49,8 +38,17 @@ pub async fn refresh(
     client: &reqwest::Client,
     target: RefreshTarget<'_>,
 ) -> Result<RefreshResult> {
-    let locked = store.lock()?;
-    let mut doc = locked.read()?;
+    // The lock is taken, and the file read and written, on the blocking pool; the guard is an
+    // owned value the token request waits beside.
+    let (locked, mut doc) = {
+        let store = store.clone();
+        blocking(move || {
+            let locked = store.lock()?;
+            let doc = locked.read()?;
+            Ok((locked, doc))
+        })
+        .await?
+    };
     let on_disk = doc
         .refresh_token(target.provider, target.id)
         .map(str::to_owned);
@@ -95,7 +93,7 @@ pub async fn refresh(
             ),
         ],
     )?;
-    locked.write(&mut doc)?;
+    blocking(move || locked.write(&mut doc)).await?;
     Ok(RefreshResult::Refreshed)
 }
 
@@ -117,11 +115,7 @@ async fn post_refresh(
         reason: Some(redactor.clean(reason, CODE_MAX_CHARS)),
         message: Some(redactor.clean(&message, MESSAGE_MAX_CHARS)),
     };
-    let form = format!(
-        "grant_type=refresh_token&refresh_token={}&client_id={}",
-        form_encode(refresh_token),
-        form_encode(CODEX_CLIENT_ID)
-    );
+    let form = form(refresh_token);
     let sent = client
         .post(token_url)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -138,8 +132,8 @@ async fn post_refresh(
                 "refresh_unreachable",
                 format!(
                     "{}: {}",
-                    crate::http::display_url(token_url),
-                    crate::http::describe(&e)
+                    crate::sanitize::display_url(token_url),
+                    crate::upstream::http::describe(&e)
                 ),
             ));
         }
@@ -150,7 +144,7 @@ async fn post_refresh(
         let location = response
             .headers()
             .get("location")
-            .map(|l| crate::http::display_url(&String::from_utf8_lossy(l.as_bytes())))
+            .map(|l| crate::sanitize::display_url(&String::from_utf8_lossy(l.as_bytes())))
             .unwrap_or_else(|| "no Location".into());
         return Err(failed(
             false,
@@ -158,7 +152,7 @@ async fn post_refresh(
             format!("the token endpoint redirected to {location}; rotor follows no redirects"),
         ));
     }
-    let body = crate::http::read_bounded(&mut response).await;
+    let body = crate::upstream::http::read_bounded(&mut response).await;
     let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     if status == 200 {
         return match json
@@ -202,23 +196,17 @@ async fn post_refresh(
         message.map(|m| format!(": {m}")).unwrap_or_default()
     );
     // A 401/403 from the token endpoint means the refresh token itself is no good.
-    let dead = DEAD_GRANT_CODES.contains(&code) || status == 401 || status == 403;
+    let dead = TERMINAL_AUTH_CODES.contains(&code) || status == 401 || status == 403;
     Err(failed(dead, code, message))
 }
 
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+/// The token request's `application/x-www-form-urlencoded` body.
+fn form(refresh_token: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "refresh_token")
+        .append_pair("refresh_token", refresh_token)
+        .append_pair("client_id", CODEX_CLIENT_ID)
+        .finish()
 }
 
 #[cfg(test)]
@@ -226,8 +214,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn form_values_are_encoded() {
-        assert_eq!(form_encode("rt_abc-1.2~"), "rt_abc-1.2~");
-        assert_eq!(form_encode("a b+c/d=é"), "a+b%2Bc%2Fd%3D%C3%A9");
+    fn the_form_carries_each_value_exactly() {
+        let token = "rt_abc-1.2~ a+b/c=é&x";
+        let body = form(token);
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("grant_type".to_string(), "refresh_token".to_string()),
+                ("refresh_token".to_string(), token.to_string()),
+                ("client_id".to_string(), CODEX_CLIENT_ID.to_string()),
+            ]
+        );
+        assert!(!body.contains(' ') && !body.contains('é'), "{body}");
     }
 }

@@ -1,22 +1,24 @@
-//! The real driver of the rotation engine: `rotor call`. It runs the same [`Engine`] as
-//! `simulate`, against real HTTP, the real clock and auth.json.
+//! The real ports of the rotation engine: `rotor call`. The same [`Engine`] as `simulate`,
+//! run by the same drive loop ([`crate::drive::drive`]), against real HTTP, the real clock and
+//! auth.json.
 //!
-//! Locking discipline (DESIGN §2): the lock is taken only for the short read-modify-write that
-//! persists an engine step's effects, and for a token refresh. It is never held while an
-//! inference request is in flight, so Hermes and other rotor processes are never blocked by a
-//! slow answer.
+//! Locking discipline: the lock is taken only for the short read-modify-write that persists a
+//! step's effects, and for a token refresh. It is never held while an inference request is in
+//! flight, so Hermes and other rotor processes are never blocked by a slow answer. Every file
+//! and lock operation runs on tokio's blocking pool, never on an async worker.
 
+use super::http::{AttemptLimits, AttemptResult, Transport};
+use super::refresh::{self, RefreshTarget};
+use crate::drive::{Ports, Sink, drive};
 use crate::engine::{
-    Action, Effect, Engine, Outcome, Policy, RequestEnd, classify_response, classify_transport,
+    AttemptPlan, Change, Effect, Engine, Outcome, Policy, ProfileRef, RefreshResult, RequestEnd,
+    classify_response, classify_transport,
 };
 use crate::error::{Error, Result};
-use crate::events::Sink;
-use crate::http::{AttemptLimits, AttemptResult, Transport};
-use crate::pool::{AuthType, LastStatus, Profile};
+use crate::pool::{AuthType, Profile};
 use crate::providers::{self, Api, Credential, Prompt};
-use crate::refresh::{self, RefreshTarget};
-use crate::store::{AuthStore, Document, patch};
-use crate::time;
+use crate::store::{AuthStore, Document, StatusStore};
+use crate::time::{self, Epoch};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -39,7 +41,7 @@ pub struct CallPlan {
 }
 
 /// Where the answer goes as it streams in.
-pub trait AnswerSink {
+pub trait AnswerSink: Send {
     /// A piece of the answer text.
     fn text(&mut self, text: &str);
     /// The attempt that printed text is over (finished or broken): the answer ends here, before
@@ -55,6 +57,15 @@ pub struct CallResult {
     pub response: Option<Value>,
 }
 
+/// Runs `work` (a file or lock operation) on the blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal(format!("a file operation did not finish: {e}")))?
+}
+
 /// Runs one request through the engine. `answer` receives answer text as it streams in.
 pub async fn call(
     store: &AuthStore,
@@ -63,12 +74,14 @@ pub async fn call(
     sink: &mut dyn Sink,
     answer: &mut dyn AnswerSink,
 ) -> Result<CallResult> {
-    let api = Api::for_provider(&plan.provider);
-    let doc = store.load()?;
-    let mut pool = doc.profiles(&plan.provider).unwrap_or_default();
+    let doc = {
+        let store = store.clone();
+        blocking(move || store.load()).await?
+    };
+    let pool = doc.profiles(&plan.provider).unwrap_or_default();
     // The refresh token each profile had when this process last read it: a different one on
     // disk later means another process refreshed, and its pair is adopted (single flight).
-    let mut seen_refresh: HashMap<String, Option<String>> = pool
+    let seen_refresh: HashMap<String, Option<String>> = pool
         .iter()
         .map(|p| {
             (
@@ -77,70 +90,101 @@ pub async fn call(
             )
         })
         .collect();
-    let session_id = new_id();
     let mut engine = Engine::new(
         &plan.request_id,
         &plan.provider,
-        pool.clone(),
+        pool,
         plan.policy.clone(),
         plan.seed,
     );
-    let mut step = engine.start(time::now())?;
-    let mut response = None;
-    loop {
-        persist(store, &plan.provider, &step.effects)?;
-        for effect in &step.effects {
-            crate::engine::apply_effect(&mut pool, effect);
-        }
-        for event in &step.events {
-            sink.emit(event, &pool)
-                .map_err(|e| Error::Internal(format!("cannot write the trace: {e}")))?;
-        }
-        step = match step.action {
-            Action::Finish(end) => return Ok(CallResult { end, response }),
-            Action::Wait { seconds } => {
-                tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
-                engine.on_waited(time::now())?
-            }
-            Action::Refresh(profile) => {
-                let loaded = seen_refresh.get(&profile.id).cloned().flatten();
-                let target = RefreshTarget {
-                    provider: &plan.provider,
-                    id: &profile.id,
-                    loaded_refresh_token: loaded.as_deref(),
-                    token_url: &plan.token_url,
-                };
-                let result = refresh::refresh(store, transport.client(), target).await?;
-                engine.on_refresh(result, time::now())?
-            }
-            Action::Attempt(attempt) => {
-                // Read the token just before use: another process may have refreshed it.
-                let doc = store.load()?;
-                seen_refresh.insert(
-                    attempt.profile.id.clone(),
-                    doc.refresh_token(&plan.provider, &attempt.profile.id)
-                        .map(str::to_owned),
-                );
-                // The silence between bytes is bounded by the client's read timeout; only a
-                // deadline bounds the attempt as a whole.
-                let budget = engine
-                    .deadline()
-                    .map(|deadline| Duration::from_secs_f64((deadline - time::now()).max(0.0)));
-                let (outcome, completed) = attempt_once(
-                    transport,
-                    api,
-                    plan,
-                    &doc,
-                    &attempt.profile.id,
-                    &session_id,
-                    budget,
-                    answer,
-                )
-                .await?;
-                response = completed;
-                engine.on_outcome(outcome, time::now())?
-            }
+    let mut ports = CallPorts {
+        store: store.clone(),
+        transport,
+        plan,
+        api: Api::for_provider(&plan.provider),
+        session_id: uuid::Uuid::new_v4().to_string(),
+        answer,
+        seen_refresh,
+        response: None,
+    };
+    let end = drive(&mut engine, &mut ports, sink).await?;
+    Ok(CallResult {
+        end,
+        response: ports.response,
+    })
+}
+
+/// The outside world of `call`: the wall clock, tokio's timer, HTTP, the token endpoint and
+/// auth.json.
+pub struct CallPorts<'a> {
+    store: AuthStore,
+    transport: &'a Transport,
+    plan: &'a CallPlan,
+    api: Api,
+    session_id: String,
+    answer: &'a mut dyn AnswerSink,
+    seen_refresh: HashMap<String, Option<String>>,
+    /// The provider's final response object of the attempt that succeeded.
+    response: Option<Value>,
+}
+
+impl Ports for CallPorts<'_> {
+    fn now(&self) -> Epoch {
+        time::now()
+    }
+
+    async fn sleep(&mut self, seconds: f64) {
+        let seconds = seconds.clamp(0.0, time::MAX_DURATION_S);
+        tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    }
+
+    async fn attempt(&mut self, plan: &AttemptPlan, deadline: Option<Epoch>) -> Result<Outcome> {
+        // Read the token just before use: another process may have refreshed it.
+        let doc = {
+            let store = self.store.clone();
+            blocking(move || store.load()).await?
         };
+        let id = &plan.profile.id;
+        self.seen_refresh.insert(
+            id.clone(),
+            doc.refresh_token(&self.plan.provider, id)
+                .map(str::to_owned),
+        );
+        // The silence between bytes is bounded by the client's read timeout; only a deadline
+        // bounds the attempt as a whole.
+        let budget =
+            deadline.map(|deadline| Duration::from_secs_f64((deadline - time::now()).max(0.0)));
+        let (outcome, completed) = attempt_once(
+            self.transport,
+            self.api,
+            self.plan,
+            &doc,
+            id,
+            &self.session_id,
+            budget,
+            &mut *self.answer,
+        )
+        .await?;
+        self.response = completed;
+        Ok(outcome)
+    }
+
+    async fn refresh(&mut self, profile: &ProfileRef) -> Result<RefreshResult> {
+        let loaded = self.seen_refresh.get(&profile.id).cloned().flatten();
+        let target = RefreshTarget {
+            provider: &self.plan.provider,
+            id: &profile.id,
+            loaded_refresh_token: loaded.as_deref(),
+            token_url: &self.plan.token_url,
+        };
+        refresh::refresh(&self.store, self.transport.client(), target).await
+    }
+
+    async fn persist(&mut self, effects: &[Effect]) -> Result<()> {
+        let changes: Vec<Change> = effects.iter().cloned().map(Change::always).collect();
+        let (store, provider) = (self.store.clone(), self.plan.provider.clone());
+        blocking(move || store.write(&provider, &changes)).await?;
+        Ok(())
     }
 }
 
@@ -273,102 +317,16 @@ fn base_url_for(plan: &CallPlan, doc: &Document, profile: &Profile) -> Result<St
             ))
         })?;
     if stored.is_some() {
-        crate::http::check_credential_url(url).map_err(|why| Error::Schema {
+        crate::upstream::http::check_credential_url(url).map_err(|why| Error::Schema {
             path: doc.path().to_path_buf(),
             place: format!(
                 "credential_pool.{}, entry {} (profile {}), base_url",
                 crate::sanitize::one_line(&plan.provider, 40),
-                crate::selector::describe(profile),
+                crate::cli::selector::describe(profile),
                 profile.hash
             ),
             expected: format!("a URL credentials may be sent to: {why}"),
         })?;
     }
     Ok(url.to_string())
-}
-
-/// Writes a step's effects to auth.json in one locked read-modify-write, patching the entries
-/// as they are on disk now.
-fn persist(store: &AuthStore, provider: &str, effects: &[Effect]) -> Result<()> {
-    if effects.is_empty() {
-        return Ok(());
-    }
-    store.update(|doc| {
-        for effect in effects {
-            write_effect(doc, provider, effect)?;
-        }
-        Ok(())
-    })
-}
-
-/// Writes one engine effect into `doc` the way Hermes writes the same state. An entry removed
-/// meanwhile is skipped: there is nothing left to mark. So is any change to an entry that is
-/// dead on disk, except another dead mark: only a re-login (which rewrites the entry) undoes
-/// `dead`, never a success, a cooldown or a probe of rotor's.
-pub fn write_effect(doc: &mut Document, provider: &str, effect: &Effect) -> Result<()> {
-    let id = effect.profile_id();
-    let Some(current) = doc
-        .profiles(provider)
-        .and_then(|ps| ps.into_iter().find(|p| p.id == id))
-    else {
-        return Ok(());
-    };
-    let dead = current.status.last_status == Some(LastStatus::Dead);
-    if dead && matches!(effect, Effect::MarkOk { .. } | Effect::MarkExhausted { .. }) {
-        return Ok(());
-    }
-    match effect {
-        Effect::MarkOk { at, .. } => {
-            doc.set_fields(provider, id, patch::success(*at, current.request_count + 1))
-        }
-        Effect::MarkExhausted {
-            at,
-            code,
-            reason,
-            message,
-            reset_at,
-            ..
-        } => doc.set_fields(
-            provider,
-            id,
-            patch::exhausted(
-                *at,
-                code.map(i64::from),
-                Some(reason),
-                message.as_deref(),
-                *reset_at,
-            ),
-        ),
-        Effect::MarkDead {
-            at,
-            code,
-            reason,
-            message,
-            ..
-        } => doc.set_fields(
-            provider,
-            id,
-            patch::dead(*at, code.map(i64::from), Some(reason), message.as_deref()),
-        ),
-        Effect::MoveToEnd { .. } => doc.move_to_end(provider, id),
-    }
-}
-
-/// A random 128-bit id in UUID v4 form, for request and session ids.
-pub fn new_id() -> String {
-    let mut rng = fastrand::Rng::new();
-    let (a, b) = (rng.u64(..), rng.u64(..));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        ((b >> 48) & 0x3fff) | 0x8000,
-        b & 0xffff_ffff_ffff
-    )
-}
-
-/// The engine seed when `--seed` is not given.
-pub fn random_seed() -> u64 {
-    fastrand::u64(..)
 }

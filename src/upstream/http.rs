@@ -8,6 +8,7 @@
 
 use crate::engine::TransportFailure;
 use crate::providers::{Api, Chunk, HttpRequest, StreamDecoder};
+use crate::sanitize::display_url;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -300,21 +301,6 @@ pub fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// A URL as rotor shows it: scheme, host, port and path, without user info, query or
-/// fragment (where tokens hide). Text that is not a URL is shown on one bounded line.
-pub fn display_url(text: &str) -> String {
-    match reqwest::Url::parse(text.trim()) {
-        Ok(mut url) => {
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.set_query(None);
-            url.set_fragment(None);
-            crate::sanitize::one_line(url.as_str(), 200)
-        }
-        Err(_) => crate::sanitize::one_line(text, 100),
-    }
 }
 
 /// Checks a URL rotor is about to send a credential to: it must be `https`, or `http` to a

@@ -1,6 +1,12 @@
-//! The command line, as clap derive types. Parsing only: commands validate what they take into
-//! their own settings, so this file stays a plain description of the surface (and the source of
-//! the completions and man pages).
+//! The command line: clap derive types (parsing only: commands validate what they take into
+//! their own settings, so this stays a plain description of the surface, and the source of the
+//! completions and man pages), and what reads the operator's words: profile selectors,
+//! config.yaml, sizes, and the generated docs.
+
+pub mod config;
+pub mod docs;
+pub mod selector;
+pub mod units;
 
 use crate::pool::Strategy;
 use clap::{Args, Parser, Subcommand, ValueEnum};

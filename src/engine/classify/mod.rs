@@ -9,8 +9,12 @@
 //! Bodies are untrusted: anything that is not the expected JSON is classified by status alone,
 //! and text kept from it is sanitised and bounded.
 
+mod reset;
+
+use crate::providers::TERMINAL_AUTH_CODES;
 use crate::sanitize::Redactor;
-use crate::time::{Epoch, MAX_EPOCH, parse_stored_timestamp, parse_timestamp_text};
+use crate::time::Epoch;
+use reset::reset_hint;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -199,7 +203,7 @@ where
         // rotor follows no redirects (a credential must not travel to another origin): say
         // where the server wanted the request to go instead.
         let location = header(headers, "location")
-            .map_or_else(|| "no Location".to_string(), crate::http::display_url);
+            .map_or_else(|| "no Location".to_string(), crate::sanitize::display_url);
         info.message = Some(format!(
             "redirected to {location}; rotor follows no redirects"
         ));
@@ -235,16 +239,6 @@ const RATE_LIMIT_CODES: &[&str] = &[
     "insufficient_quota",
 ];
 
-/// Reasons on a 401 that no refresh can fix (Hermes's `_TERMINAL_AUTH_REASONS`).
-const DEAD_AUTH_CODES: &[&str] = &[
-    "token_invalidated",
-    "token_revoked",
-    "invalid_token",
-    "invalid_grant",
-    "unauthorized_client",
-    "refresh_token_reused",
-];
-
 /// Wording of a 403 that is about money, not identity.
 const BILLING_WORDS: &[&str] = &[
     "billing",
@@ -267,7 +261,7 @@ fn classify_status(code: u16, info: &BodyInfo) -> Class {
         429 => Class::Throttled,
         402 => Class::Billing,
         403 if info.mentions_any(BILLING_WORDS) => Class::Billing,
-        401 if info.has_code(DEAD_AUTH_CODES) => Class::AuthDead,
+        401 if info.has_code(TERMINAL_AUTH_CODES) => Class::AuthDead,
         401 | 403 => Class::Auth,
         408 | 500..=599 => Class::Transient,
         // Other 4xx, and the 1xx/3xx a client should never hand over: retrying cannot help.
@@ -417,120 +411,6 @@ fn number_field(obj: &Map<String, Value>, key: &str) -> Option<f64> {
         _ => return None,
     };
     n.is_finite().then_some(n)
-}
-
-/// The provider's reset hint, if it gave a usable one. A time outside 1970–9999 is a lie or a
-/// bug (`resets_at: 1e300`), not a plan: it is ignored, and the TTL applies.
-fn reset_hint<K: AsRef<str>, V: AsRef<str>>(
-    info: &BodyInfo,
-    headers: &[(K, V)],
-    now: Epoch,
-) -> Option<ResetHint> {
-    read_reset_hint(info, headers, now)
-        .filter(|h| h.at.is_finite() && (0.0..=MAX_EPOCH).contains(&h.at))
-}
-
-fn read_reset_hint<K: AsRef<str>, V: AsRef<str>>(
-    info: &BodyInfo,
-    headers: &[(K, V)],
-    now: Epoch,
-) -> Option<ResetHint> {
-    let hint = |at, source| Some(ResetHint { at, source });
-    if let Some(at) = info.resets_at.as_ref().and_then(parse_stored_timestamp) {
-        return hint(at, ResetSource::ResetsAt);
-    }
-    if let Some(secs) = info.resets_in.filter(|s| *s > 0.0) {
-        return hint(now + secs, ResetSource::ResetsIn);
-    }
-    if let Some(at) = retry_after_header(headers, now) {
-        return hint(at, ResetSource::RetryAfter);
-    }
-    if let Some(secs) = info.retry_after.filter(|s| *s >= 0.0) {
-        return hint(now + secs, ResetSource::RetryAfter);
-    }
-    let message = info.message.as_deref()?.to_lowercase();
-    if let Some(secs) =
-        duration_after_any(&message, &["resets in ", "reset in ", "quotaresetdelay"])
-    {
-        return hint(now + secs, ResetSource::ResetsIn);
-    }
-    if let Some(secs) =
-        duration_after_any(&message, &["try again in ", "retry after ", "retry in "])
-    {
-        return hint(now + secs, ResetSource::RetryAfter);
-    }
-    None
-}
-
-/// `Retry-After` as delay-seconds or an HTTP-date; `retry-after-ms` (sent by OpenAI) when the
-/// standard header is absent.
-fn retry_after_header<K: AsRef<str>, V: AsRef<str>>(
-    headers: &[(K, V)],
-    now: Epoch,
-) -> Option<Epoch> {
-    let find = |name: &str| header(headers, name);
-    if let Some(value) = find("retry-after") {
-        if let Ok(secs) = value.parse::<f64>() {
-            return (secs.is_finite() && secs >= 0.0).then_some(now + secs);
-        }
-        if let Ok(date) = chrono::DateTime::parse_from_rfc2822(value) {
-            let at = date.timestamp() as f64;
-            return Some(at.max(now));
-        }
-        // Some servers send an ISO time here; accept what the stored-timestamp parser reads.
-        return parse_timestamp_text(value).map(|at| at.max(now));
-    }
-    let ms = find("retry-after-ms")?.parse::<f64>().ok()?;
-    (ms.is_finite() && ms >= 0.0).then_some(now + ms / 1000.0)
-}
-
-fn duration_after_any(text: &str, phrases: &[&str]) -> Option<f64> {
-    phrases.iter().find_map(|phrase| {
-        text.match_indices(phrase).find_map(|(at, _)| {
-            parse_spoken_duration(
-                text[at + phrase.len()..].trim_start_matches([' ', ':', '"', '=']),
-            )
-        })
-    })
-}
-
-/// Reads a duration as servers word it: `4hr 5min`, `20s`, `1m30s`, `2.5 seconds`, `6ms`.
-/// Reads as many number+unit pairs as follow; `None` if not even one does.
-fn parse_spoken_duration(text: &str) -> Option<f64> {
-    let mut rest = text;
-    let mut total = 0.0;
-    let mut any = false;
-    loop {
-        let trimmed = rest.trim_start();
-        let digits = trimmed
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(trimmed.len());
-        if digits == 0 {
-            break;
-        }
-        let Ok(value) = trimmed[..digits].trim_end_matches('.').parse::<f64>() else {
-            break;
-        };
-        let after = trimmed[digits..].trim_start();
-        let unit_len = after
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(after.len());
-        let scale = match &after[..unit_len] {
-            "ms" | "msec" | "millisecond" | "milliseconds" => 0.001,
-            "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
-            "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
-            "d" | "day" | "days" => 86_400.0,
-            _ => break,
-        };
-        total += value * scale;
-        any = true;
-        rest = &after[unit_len..];
-        // Allow "1h, 5m" and "1 hour and 5 minutes".
-        rest = rest.trim_start().trim_start_matches(',');
-        rest = rest.trim_start().strip_prefix("and ").unwrap_or(rest);
-    }
-    (any && total.is_finite()).then_some(total)
 }
 
 #[cfg(test)]
@@ -857,17 +737,5 @@ mod tests {
         assert_eq!(msg("quotaResetDelay: 500ms"), Some((0.5, "resets_in")));
         assert_eq!(msg("try again later"), None);
         assert_eq!(msg("try again in a few minutes"), None);
-    }
-
-    #[test]
-    fn spoken_durations() {
-        assert_eq!(parse_spoken_duration("4hr 5min."), Some(14_700.0));
-        assert_eq!(parse_spoken_duration("2.5 seconds"), Some(2.5));
-        assert_eq!(parse_spoken_duration("1h, 30m"), Some(5400.0));
-        assert_eq!(parse_spoken_duration("20s."), Some(20.0));
-        assert_eq!(parse_spoken_duration("soon"), None);
-        assert_eq!(parse_spoken_duration("5 parsecs"), None);
-        assert_eq!(parse_spoken_duration(""), None);
-        assert_eq!(parse_spoken_duration("..."), None);
     }
 }

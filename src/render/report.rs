@@ -48,7 +48,7 @@ pub struct ProfileRow {
     pub next: bool,
     /// What `profiles probe` found; absent from `profiles list`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub probe: Option<crate::probe::ProbeResult>,
+    pub probe: Option<crate::upstream::probe::ProbeResult>,
     /// Seconds, for renderers; not part of the JSON.
     #[serde(skip)]
     pub times: RowTimes,

@@ -1,48 +1,15 @@
-//! Rendering reports for people (tables), scripts (JSON) and monitoring (Prometheus text).
-//! Commands build data; only this module decides how it looks.
+//! The human table of a pool report: a heading line per provider, then one row per profile.
 
+use super::report::{PoolReport, ProfileRow, ProviderReport};
+use super::{Style, sanitize, truncate};
 use crate::pool::DisplayState;
-use crate::probe::{ProbeResult, Verdict};
-use crate::report::{PoolReport, ProfileRow, ProviderReport};
 use crate::time::{self, Epoch};
+use crate::upstream::probe::{ProbeResult, Verdict};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
-use serde::Serialize;
 use std::fmt::Write as _;
 
 /// Longest label shown in a table; longer ones are cut with an ellipsis.
 const MAX_LABEL: usize = 32;
-
-/// Whether to color terminal output, decided once from `--color`, `NO_COLOR` and the terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Style {
-    pub color: bool,
-}
-
-impl Style {
-    pub fn plain() -> Self {
-        Style { color: false }
-    }
-}
-
-pub use crate::sanitize::cell as sanitize;
-
-/// Cuts `text` to at most `max` characters, ending with `…` when cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
-/// Pretty JSON with a trailing newline.
-pub fn json<T: Serialize>(value: &T) -> String {
-    let mut text =
-        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    text.push('\n');
-    text
-}
 
 fn new_table(style: Style) -> Table {
     let mut table = Table::new();
@@ -213,131 +180,4 @@ fn relative_suffix(rfc3339: &str, now: Epoch) -> String {
     time::parse_timestamp_text(rfc3339)
         .map(|at| format!(" ({})", time::relative(at, now)))
         .unwrap_or_default()
-}
-
-/// The Prometheus text exposition format, for node_exporter's textfile collector.
-pub fn pool_prometheus(report: &PoolReport) -> String {
-    let mut out = String::new();
-    let mut family = |name: &str, help: &str, samples: &mut dyn Iterator<Item = (String, f64)>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{{{labels}}} {value}");
-        }
-    };
-    let profile_labels = |p: &ProviderReport, r: &ProfileRow| {
-        format!(
-            "provider=\"{}\",profile=\"{}\",position=\"{}\"",
-            label_value(&p.provider),
-            r.profile,
-            r.position
-        )
-    };
-    let rows = || {
-        report
-            .providers
-            .iter()
-            .flat_map(|p| p.profiles.iter().map(move |r| (p, r)))
-    };
-    family(
-        "rotor_profile_info",
-        "Static facts about a profile (always 1).",
-        &mut rows().map(|(p, r)| {
-            let labels = format!(
-                "{},auth_type=\"{}\",plan=\"{}\"",
-                profile_labels(p, r),
-                match r.auth_type {
-                    crate::pool::AuthType::Oauth => "oauth",
-                    crate::pool::AuthType::ApiKey => "api_key",
-                },
-                label_value(r.plan.as_deref().unwrap_or(""))
-            );
-            (labels, 1.0)
-        }),
-    );
-    family(
-        "rotor_profile_available",
-        "Whether the profile can serve a request now (1) or not (0).",
-        &mut rows().map(|(p, r)| (profile_labels(p, r), f64::from(u8::from(r.available)))),
-    );
-    family(
-        "rotor_profile_dead",
-        "Whether the profile failed permanently and needs a re-login (1) or not (0).",
-        &mut rows().map(|(p, r)| {
-            (
-                profile_labels(p, r),
-                f64::from(u8::from(r.state == DisplayState::Dead)),
-            )
-        }),
-    );
-    family(
-        "rotor_profile_cooldown_seconds",
-        "Seconds until the profile's cooldown ends (0 when it is not cooling).",
-        &mut rows().map(|(p, r)| (profile_labels(p, r), r.cooldown_seconds_left.unwrap_or(0.0))),
-    );
-    let mut used = rows()
-        .filter_map(|(p, r)| {
-            let used = r.probe.as_ref()?.used_percent?;
-            Some((profile_labels(p, r), used))
-        })
-        .peekable();
-    if used.peek().is_some() {
-        family(
-            "rotor_profile_used_percent",
-            "Highest used percent of the profile's usage windows, as the provider last reported it.",
-            &mut used,
-        );
-    }
-    family(
-        "rotor_provider_available_profiles",
-        "Number of profiles of the provider that can serve a request now.",
-        &mut report.providers.iter().map(|p| {
-            (
-                format!("provider=\"{}\"", label_value(&p.provider)),
-                p.available as f64,
-            )
-        }),
-    );
-    family(
-        "rotor_provider_profiles",
-        "Number of profiles of the provider.",
-        &mut report.providers.iter().map(|p| {
-            (
-                format!("provider=\"{}\"", label_value(&p.provider)),
-                p.total as f64,
-            )
-        }),
-    );
-    out
-}
-
-/// A Prometheus label value: made safe for a terminal first (a provider name or plan comes
-/// from a file or a token), then escaped as the exposition format requires (backslash, double
-/// quote, newline).
-fn label_value(text: &str) -> String {
-    sanitize(text)
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitize_neutralises_terminal_escapes() {
-        assert_eq!(sanitize("ok \x1b[31mred\x07\n"), "ok ?red??");
-    }
-
-    #[test]
-    fn truncate_cuts_with_ellipsis() {
-        assert_eq!(truncate("short", 10), "short");
-        assert_eq!(truncate("a-very-long-label@example.com", 10), "a-very-lo…");
-    }
-
-    #[test]
-    fn prometheus_label_values_are_escaped() {
-        assert_eq!(label_value("a\"b\\c"), "a\\\"b\\\\c");
-        assert_eq!(label_value("x\ny\x1b[2J\u{202e}z"), "x?y?z");
-    }
 }

@@ -1,0 +1,520 @@
+//! The engine's events as people and scripts read them: JSON Lines (one object per event, the
+//! format of `--trace json`, `--trace-file` and `simulate --format json`) and one readable
+//! line per event (`--trace human`, the `simulate` table).
+//!
+//! JSON events name profiles by profile hash only: tokens and labels never appear in them, so a
+//! trace file can be shared. The human form may show labels (the operator's own screen), but
+//! every piece of text that came from a server or a file is sanitised first.
+
+use crate::drive::Sink;
+use crate::engine::RequestOutcome;
+use crate::engine::events::{Event, EventKind};
+use crate::pool::Profile;
+use crate::sanitize;
+use crate::time::{compact_duration, relative, rfc3339_ms, rfc3339_s};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// One JSON object per line.
+pub struct JsonLines<W: Write> {
+    out: W,
+    /// The line being written, reused from one event to the next (a simulation writes hundreds
+    /// of thousands).
+    line: Vec<u8>,
+}
+
+impl<W: Write> JsonLines<W> {
+    pub fn new(out: W) -> Self {
+        JsonLines {
+            out,
+            line: Vec::with_capacity(512),
+        }
+    }
+
+    /// Writes any serialisable record as one line (for summaries that share the stream). The
+    /// line is built in memory and written with one `write_all`: one `write(2)` per line on an
+    /// unbuffered file or stderr, so lines appended by several processes to one
+    /// `--trace-file` never interleave.
+    pub fn emit_value<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
+    }
+}
+
+impl<W: Write + Send> Sink for JsonLines<W> {
+    fn emit(&mut self, event: &Event, _profiles: &[Profile]) -> io::Result<()> {
+        self.emit_value(event)
+    }
+}
+
+/// One readable line per event.
+pub struct Human<W: Write>(pub W);
+
+impl<W: Write + Send> Sink for Human<W> {
+    fn emit(&mut self, event: &Event, profiles: &[Profile]) -> io::Result<()> {
+        writeln!(self.0, "{}", human_line(event, profiles))
+    }
+}
+
+/// `#2 d4e5f6a1… team-a@example.com`: position, short hash and (sanitised) label when the
+/// profile is in `profiles`, else the short hash alone.
+pub fn profile_name(hash: &str, profiles: &[Profile]) -> String {
+    let short: String = hash.chars().take(8).collect();
+    match profiles.iter().find(|p| p.hash == hash) {
+        Some(p) => format!(
+            "#{} {short}… {}",
+            p.position,
+            sanitize::one_line(&p.label, 48)
+        ),
+        None => format!("{short}…"),
+    }
+}
+
+/// The human rendering of one event, without a trailing newline.
+pub fn human_line(event: &Event, profiles: &[Profile]) -> String {
+    let clock = rfc3339_ms(event.at);
+    let clock = clock.get(11..23).unwrap_or(&clock);
+    // A UUID request id is 36 characters; its first 8 tell concurrent requests apart at a glance
+    // (the JSON trace keeps the whole id).
+    let request = match event.request_id.get(..8) {
+        Some(head) if event.request_id.len() == 36 => head.to_string(),
+        _ => sanitize::one_line(&event.request_id, 40),
+    };
+    let name = |hash: &str| profile_name(hash, profiles);
+    let plural = |n: u64, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let (verb, text) = match &event.kind {
+        EventKind::RequestStart {
+            strategy,
+            eligible_profiles,
+            attempts_per_profile,
+            max_profiles,
+        } => (
+            "start",
+            format!(
+                "{}: {}, {} eligible, up to {} × {}",
+                sanitize::one_line(&event.provider, 40),
+                strategy.as_str(),
+                eligible_profiles,
+                plural(*max_profiles as u64, "profile", "profiles"),
+                plural(u64::from(*attempts_per_profile), "attempt", "attempts"),
+            ),
+        ),
+        EventKind::Attempt {
+            profile,
+            try_n,
+            of,
+            n,
+        } => (
+            "attempt",
+            format!("{} try {try_n}/{of} (attempt {n})", name(profile)),
+        ),
+        EventKind::AttemptFailed {
+            profile,
+            status,
+            class,
+            error_type,
+            message,
+            retry_in_ms,
+        } => {
+            let mut text = format!(
+                "{} {}",
+                name(profile),
+                status.map_or_else(|| "—".to_string(), |s| s.to_string())
+            );
+            text.push(' ');
+            text.push_str(class.as_str());
+            if let Some(t) = error_type {
+                text.push_str(&format!(" {}", sanitize::one_line(t, 64)));
+            }
+            if let Some(m) = message {
+                text.push_str(&format!(": {}", sanitize::one_line(m, 200)));
+            }
+            match retry_in_ms {
+                Some(0) => text.push_str("; retrying now"),
+                Some(ms) => text.push_str(&format!(
+                    "; retry in {}",
+                    short_duration(*ms as f64 / 1000.0)
+                )),
+                None => {}
+            }
+            ("failed", text)
+        }
+        EventKind::ProfileCooldown {
+            profile,
+            until,
+            source,
+            reason,
+            capped,
+        } => (
+            "cooldown",
+            format!(
+                "{} {} until {} ({}, source {}{})",
+                name(profile),
+                sanitize::one_line(reason, 40),
+                rfc3339_s(*until),
+                relative(*until, event.at),
+                source.as_str(),
+                if *capped {
+                    "; the provider's hint was later, capped by --max-cooldown"
+                } else {
+                    ""
+                },
+            ),
+        ),
+        EventKind::ProfileRotation {
+            from_profile,
+            to_profile,
+            reason,
+            attempt,
+            max,
+            remaining_profiles,
+        } => (
+            "rotate",
+            format!(
+                "{} → {} ({}; profile {attempt} of {max}, {remaining_profiles} left)",
+                name(from_profile),
+                name(to_profile),
+                reason.as_str()
+            ),
+        ),
+        EventKind::TokenRefresh { profile, outcome } => {
+            ("refresh", format!("{} {}", name(profile), outcome.as_str()))
+        }
+        EventKind::RequestEnd {
+            outcome,
+            profile,
+            attempts,
+            rotations,
+            elapsed_ms,
+            next_available_at,
+        } => {
+            let mut text = outcome.as_str().to_string();
+            let success = *outcome == RequestOutcome::Success;
+            if let (Some(p), true) = (profile, success) {
+                text.push_str(&format!(" on {}", name(p)));
+            }
+            text.push_str(&format!(
+                " after {}, {}, {}",
+                plural(u64::from(*attempts), "attempt", "attempts"),
+                plural(u64::from(*rotations), "rotation", "rotations"),
+                short_duration(*elapsed_ms as f64 / 1000.0)
+            ));
+            if let (Some(p), false) = (profile, success) {
+                text.push_str(&format!(" (last profile {})", name(p)));
+            }
+            if *outcome == RequestOutcome::PoolExhausted {
+                match next_available_at {
+                    Some(at) => text.push_str(&format!(
+                        "; next available {} ({})",
+                        rfc3339_s(*at),
+                        relative(*at, event.at)
+                    )),
+                    None => text.push_str("; no profile will become available on its own"),
+                }
+            }
+            ("end", text)
+        }
+    };
+    format!("{clock} {request} {verb:<8} {text}")
+}
+
+/// `850ms`, `1.2s`, `2m30s`: waits are short, so sub-second precision matters here.
+fn short_duration(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{}ms", (seconds * 1000.0).round() as u64)
+    } else if seconds < 60.0 {
+        format!("{:.1}s", seconds)
+    } else {
+        compact_duration(seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::engine::events::RefreshOutcome;
+    use crate::engine::{Class, ResetSource};
+    use crate::pool::{Strategy, profile_hash, tests::profile};
+    use crate::time::Epoch;
+    use serde_json::{Value, json};
+
+    const AT: Epoch = 1_795_838_400.123; // 2026-11-28T04:00:00.123Z
+
+    fn event(kind: EventKind) -> Event {
+        Event {
+            kind,
+            at: AT,
+            request_id: "req-1".into(),
+            provider: "openai-codex".into(),
+        }
+    }
+
+    fn json(kind: EventKind) -> Value {
+        let mut buf = Vec::new();
+        JsonLines::new(&mut buf).emit(&event(kind), &[]).unwrap();
+        assert!(buf.ends_with(b"\n") && buf.iter().filter(|b| **b == b'\n').count() == 1);
+        serde_json::from_slice(&buf).unwrap()
+    }
+
+    #[test]
+    fn profile_rotation_has_exactly_the_contract_fields() {
+        let value = json(EventKind::ProfileRotation {
+            from_profile: "aaaaaaaaaaaa".into(),
+            to_profile: "bbbbbbbbbbbb".into(),
+            reason: Class::RateLimit,
+            attempt: 2,
+            max: 3,
+            remaining_profiles: 1,
+        });
+        assert_eq!(
+            value,
+            json!({
+                "event": "profile_rotation", "from_profile": "aaaaaaaaaaaa", "to_profile": "bbbbbbbbbbbb",
+                "reason": "rate_limit", "attempt": 2, "max": 3, "remaining_profiles": 1,
+                "ts": "2026-11-28T04:00:00.123Z", "request_id": "req-1", "provider": "openai-codex"
+            })
+        );
+        // `event` comes first, so a line is recognisable at a glance.
+        let text = serde_json::to_string(&event(EventKind::TokenRefresh {
+            profile: "x".into(),
+            outcome: RefreshOutcome::Adopted,
+        }))
+        .unwrap();
+        assert!(
+            text.starts_with(r#"{"event":"token_refresh","profile":"x","outcome":"adopted","ts":"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_kind_has_its_fields() {
+        let keys = |v: Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+        let common = ["ts", "request_id", "provider"];
+        let cases = [
+            (
+                EventKind::RequestStart {
+                    strategy: Strategy::FillFirst,
+                    eligible_profiles: 3,
+                    attempts_per_profile: 4,
+                    max_profiles: 3,
+                },
+                vec![
+                    "event",
+                    "strategy",
+                    "eligible_profiles",
+                    "attempts_per_profile",
+                    "max_profiles",
+                ],
+            ),
+            (
+                EventKind::Attempt {
+                    profile: "p".into(),
+                    try_n: 1,
+                    of: 4,
+                    n: 1,
+                },
+                vec!["event", "profile", "try", "of", "n"],
+            ),
+            (
+                EventKind::AttemptFailed {
+                    profile: "p".into(),
+                    status: None,
+                    class: Class::Transient,
+                    error_type: None,
+                    message: None,
+                    retry_in_ms: None,
+                },
+                vec![
+                    "event",
+                    "profile",
+                    "status",
+                    "class",
+                    "error_type",
+                    "message",
+                    "retry_in_ms",
+                ],
+            ),
+            (
+                EventKind::ProfileCooldown {
+                    profile: "p".into(),
+                    until: AT,
+                    source: ResetSource::Ttl,
+                    reason: "billing".into(),
+                    capped: false,
+                },
+                vec!["event", "profile", "until", "source", "reason", "capped"],
+            ),
+            (
+                EventKind::RequestEnd {
+                    outcome: RequestOutcome::PoolExhausted,
+                    profile: None,
+                    attempts: 3,
+                    rotations: 2,
+                    elapsed_ms: 10,
+                    next_available_at: Some(AT),
+                },
+                vec![
+                    "event",
+                    "outcome",
+                    "profile",
+                    "attempts",
+                    "rotations",
+                    "elapsed_ms",
+                    "next_available_at",
+                ],
+            ),
+        ];
+        for (kind, expected) in cases {
+            let mut expected: Vec<String> = expected.into_iter().map(String::from).collect();
+            expected.extend(common.map(String::from));
+            assert_eq!(keys(json(kind)), expected);
+        }
+        let end = json(EventKind::RequestEnd {
+            outcome: RequestOutcome::PoolExhausted,
+            profile: None,
+            attempts: 3,
+            rotations: 2,
+            elapsed_ms: 10,
+            next_available_at: Some(1795842030.64),
+        });
+        assert_eq!(end["next_available_at"], "2026-11-28T05:00:30Z");
+        assert_eq!(end["outcome"], "pool_exhausted");
+    }
+
+    #[test]
+    fn every_kind_is_one_line_of_json_whose_text_comes_back_exactly() {
+        let tricky = "q\"b\\s/\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f} é 😀";
+        let kinds = [
+            EventKind::RequestStart {
+                strategy: Strategy::RoundRobin,
+                eligible_profiles: 10_000,
+                attempts_per_profile: u32::MAX,
+                max_profiles: 0,
+            },
+            EventKind::Attempt {
+                profile: "abc".into(),
+                try_n: 1,
+                of: 4,
+                n: 7,
+            },
+            EventKind::AttemptFailed {
+                profile: "p".into(),
+                status: Some(429),
+                class: Class::RateLimit,
+                error_type: Some(tricky.into()),
+                message: Some(tricky.into()),
+                retry_in_ms: Some(u64::MAX),
+            },
+            EventKind::AttemptFailed {
+                profile: "p".into(),
+                status: None,
+                class: Class::Transient,
+                error_type: None,
+                message: None,
+                retry_in_ms: None,
+            },
+            EventKind::ProfileCooldown {
+                profile: "p".into(),
+                until: 1795842030.64,
+                source: ResetSource::RetryAfter,
+                reason: tricky.into(),
+                capped: true,
+            },
+            EventKind::ProfileRotation {
+                from_profile: "a".into(),
+                to_profile: "b".into(),
+                reason: Class::AuthDead,
+                attempt: 2,
+                max: 3,
+                remaining_profiles: 1,
+            },
+            EventKind::TokenRefresh {
+                profile: "x".into(),
+                outcome: RefreshOutcome::Failed,
+            },
+            EventKind::RequestEnd {
+                outcome: RequestOutcome::PoolExhausted,
+                profile: Some("p".into()),
+                attempts: 3,
+                rotations: 2,
+                elapsed_ms: 10,
+                next_available_at: Some(AT),
+            },
+            EventKind::RequestEnd {
+                outcome: RequestOutcome::Success,
+                profile: None,
+                attempts: 1,
+                rotations: 0,
+                elapsed_ms: 0,
+                next_available_at: None,
+            },
+        ];
+        for kind in kinds {
+            let mut event = event(kind);
+            event.request_id = tricky.into();
+            let mut line = Vec::new();
+            JsonLines::new(&mut line).emit(&event, &[]).unwrap();
+            assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1, "one line");
+            let value: Value = serde_json::from_slice(&line).unwrap();
+            assert_eq!(value["request_id"], tricky);
+            assert_eq!(value["event"], event.kind.name());
+            for key in ["error_type", "message", "reason"] {
+                if value[key].is_string() && value[key] != "retry_after" {
+                    assert!(
+                        value[key] == tricky || !value[key].as_str().unwrap().contains('q'),
+                        "{key}: {value}"
+                    );
+                }
+            }
+            let keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(keys[0], "event");
+            assert_eq!(keys[keys.len() - 3..], ["ts", "request_id", "provider"]);
+        }
+    }
+
+    #[test]
+    fn human_lines_name_profiles_and_sanitise() {
+        let mut p = profile("d4e5f6", 1);
+        p.position = 2;
+        p.label = "team-a@example.com\x1b[2J".into();
+        let hash = profile_hash("d4e5f6");
+        let line = human_line(
+            &event(EventKind::AttemptFailed {
+                profile: hash.clone(),
+                status: Some(429),
+                class: Class::RateLimit,
+                error_type: Some("usage_limit_reached".into()),
+                message: Some("limit\nreached".into()),
+                retry_in_ms: None,
+            }),
+            &[p],
+        );
+        assert_eq!(
+            line,
+            format!(
+                "04:00:00.123 req-1 failed   #2 {}… team-a@example.com 429 rate_limit usage_limit_reached: limit reached",
+                &hash[..8]
+            )
+        );
+        let unknown = human_line(
+            &event(EventKind::TokenRefresh {
+                profile: hash.clone(),
+                outcome: RefreshOutcome::Failed,
+            }),
+            &[],
+        );
+        assert!(
+            unknown.ends_with(&format!("refresh  {}… failed", &hash[..8])),
+            "{unknown}"
+        );
+    }
+}
