@@ -82,11 +82,17 @@ pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
             time::relative(until, now)
         )));
     }
-    // The operator's text is stored like a server's: one line, bounded, no email address.
-    let reason = args
-        .reason
-        .as_deref()
-        .map(|r| crate::sanitize::Redactor::new().clean(r, crate::engine::MESSAGE_MAX_CHARS));
+    // The operator's text is stored like a server's: one line, bounded, no secret of the file
+    // (a token pasted by mistake) and no email address.
+    let reason = match &args.reason {
+        Some(text) => Some(
+            ctx.store
+                .load()?
+                .redactor()
+                .clean(text, crate::engine::MESSAGE_MAX_CHARS),
+        ),
+        None => None,
+    };
     let profile = ctx.store.update(|doc| {
         let profiles = selectable_profiles(doc, args.provider.as_deref())?;
         let profile = selector::resolve(&args.selector, &profiles)?.clone();
@@ -181,7 +187,7 @@ fn emit(ctx: &Context, format: ReportFormat, report: &CooldownReport, now: Epoch
             for c in &report.changed {
                 let name = format!(
                     "{}#{} ({}) {}",
-                    c.provider,
+                    sanitize(&c.provider),
                     c.position,
                     c.profile,
                     sanitize(&c.label)
@@ -198,7 +204,10 @@ fn emit(ctx: &Context, format: ReportFormat, report: &CooldownReport, now: Epoch
             for s in &report.skipped {
                 lines.push(format!(
                     "{}#{} ({}): left as is, {}",
-                    s.provider, s.position, s.profile, s.why
+                    sanitize(&s.provider),
+                    s.position,
+                    s.profile,
+                    s.why
                 ));
             }
             if lines.is_empty() {
