@@ -147,11 +147,13 @@ pub fn request_result(end: &RequestEnd, provider: &str) -> Result<()> {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(": ");
-            let what = match f.status {
-                Some(status) => format!("HTTP {status} {}", f.class.as_str()),
-                None => f.class.as_str().to_string(),
+            // `429 rate_limit usage_limit_reached: …`, or `transient: could not connect: …`
+            // when no HTTP status came back.
+            let (what, sep) = match f.status {
+                Some(status) => (format!("{status} {}", f.class.as_str()), " "),
+                None => (f.class.as_str().to_string(), ": "),
             };
-            let sep = if detail.is_empty() { "" } else { ": " };
+            let sep = if detail.is_empty() { "" } else { sep };
             format!(" (last failure: {what}{sep}{detail})")
         })
     };

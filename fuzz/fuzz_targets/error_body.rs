@@ -4,6 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rotor::engine::{Outcome, classify::MESSAGE_MAX_CHARS, classify_response};
+use rotor::sanitize::Redactor;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
@@ -20,7 +21,8 @@ fuzz_target!(|data: &[u8]| {
         _ => (vec![], &*text),
     };
     for now in [0.0, 1_795_838_400.0] {
-        if let Outcome::Failure(failure) = classify_response(Some(status), &headers, body, now)
+        if let Outcome::Failure(failure) =
+            classify_response(Some(status), &headers, body, now, &Redactor::new())
             && let Some(message) = &failure.message
         {
             assert!(message.chars().count() <= MESSAGE_MAX_CHARS);

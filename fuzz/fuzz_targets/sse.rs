@@ -1,5 +1,6 @@
 //! SSE parser and the three stream decoders: bytes split at arbitrary points give the same
-//! events as the whole stream, and decoding never panics.
+//! events as the whole stream, decoding never panics, and a decoder that keeps the answer text
+//! (`--format json`) streams the same chunks as one that keeps nothing (flat memory).
 //!
 //! Half of the inputs are raw bytes; the other half are read as a recipe for a stream of
 //! well-formed events whose `type` is one the decoders know and whose fields hold JSON values
@@ -8,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rotor::providers::sse::SseParser;
-use rotor::providers::{Api, StreamDecoder};
+use rotor::providers::{Api, Chunk, StreamDecoder};
 use serde_json::{Map, Value, json};
 
 const TYPES: &[&str] = &[
@@ -112,11 +113,29 @@ fuzz_target!(|data: &[u8]| {
         Api::AnthropicMessages,
         Api::ChatCompletions,
     ] {
-        let mut decoder = StreamDecoder::new(api);
-        let _ = decoder.feed(&stream[..cut]);
-        let _ = decoder.feed(&stream[cut..]);
-        let _ = decoder.finish();
-        let _ = decoder.response();
-        let _ = decoder.text();
+        // Keeping the text (for `--format json`) or not (flat memory) changes nothing in what
+        // is streamed; only a keeping decoder has the text at the end, all of it.
+        let mut streamed = Vec::new();
+        for keep_text in [false, true] {
+            let mut decoder = StreamDecoder::new(api, keep_text);
+            let mut chunks = decoder.feed(&stream[..cut]);
+            chunks.extend(decoder.feed(&stream[cut..]));
+            chunks.extend(decoder.finish());
+            let _ = decoder.response();
+            let text: String = chunks
+                .iter()
+                .filter_map(|c| match c {
+                    Chunk::Text(t) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if keep_text {
+                assert_eq!(decoder.text(), text, "the kept text is what was streamed");
+            } else {
+                assert_eq!(decoder.text(), "", "a decoder that keeps nothing kept text");
+            }
+            streamed.push(chunks);
+        }
+        assert_eq!(streamed[0], streamed[1], "keep_text changed the stream");
     }
 });

@@ -4,11 +4,10 @@
 use super::{Context, print, selectable_profiles};
 use crate::cli::selector::{self, describe};
 use crate::cli::{CooldownClearArgs, CooldownSetArgs, ReportFormat};
-use crate::engine::{Applied, Change, Effect, Guard};
+use crate::engine::{Applied, Change, Effect};
 use crate::error::{Error, Result};
 use crate::pool::{LastStatus, Profile};
 use crate::render::{self, sanitize};
-use crate::store::StatusStore;
 use crate::time::{self, Epoch};
 use serde::Serialize;
 
@@ -83,46 +82,33 @@ pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
             time::relative(until, now)
         )));
     }
-    let doc = ctx.store.load()?;
-    let profiles = selectable_profiles(&doc, args.provider.as_deref())?;
-    let profile = selector::resolve(&args.selector, &profiles)?.clone();
-    let dead = || {
-        // A cooldown on a dead profile would bring it back into rotation when it ends.
-        Error::usage(format!(
-            "{} is dead ({}); only a re-login revives it, so no cooldown was set",
-            describe(&profile),
-            profile
-                .status
-                .last_error_reason
-                .as_deref()
-                .map(sanitize)
-                .unwrap_or_else(|| "no reason".into())
-        ))
-    };
-    if profile.status.last_status == Some(LastStatus::Dead) {
-        return Err(dead());
-    }
-    // The operator's text is stored like a server's: one line, bounded, no secret of the file
-    // (a token pasted by mistake) and no email address.
-    let reason = args
-        .reason
-        .as_deref()
-        .map(|r| doc.redactor().clean(r, crate::engine::MESSAGE_MAX_CHARS));
-    let effect = Effect::manual_cooldown(profile.id.clone(), time::now(), until, reason);
-    match ctx
-        .store
-        .write(&profile.provider, &[Change::always(effect)])?[..]
-    {
-        [Applied::Written] => {}
-        [Applied::Dead] => return Err(dead()),
-        _ => {
-            return Err(Error::NotFound(format!(
-                "{} is no longer in {}",
+    // Resolved under the lock, on the file as it is then: the entry written is the one named.
+    let (profile, _) = ctx.store.decide_and_write(|doc| {
+        let profiles = selectable_profiles(doc, args.provider.as_deref())?;
+        let profile = selector::resolve(&args.selector, &profiles)?.clone();
+        if profile.status.last_status == Some(LastStatus::Dead) {
+            // A cooldown on a dead profile would bring it back into rotation when it ends.
+            return Err(Error::usage(format!(
+                "{} is dead ({}); only a re-login revives it, so no cooldown was set",
                 describe(&profile),
-                ctx.store.path().display()
+                profile
+                    .status
+                    .last_error_reason
+                    .as_deref()
+                    .map(sanitize)
+                    .unwrap_or_else(|| "no reason".into())
             )));
         }
-    }
+        // The operator's text is stored like a server's: one line, bounded, no secret of the
+        // file (a token pasted by mistake) and no email address.
+        let reason = args
+            .reason
+            .as_deref()
+            .map(|r| doc.redactor().clean(r, crate::engine::MESSAGE_MAX_CHARS));
+        let effect = Effect::manual_cooldown(profile.id.clone(), time::now(), until, reason);
+        let change = (profile.provider.clone(), Change::always(effect));
+        Ok((profile, vec![change]))
+    })?;
     emit(
         ctx,
         args.format,
@@ -136,64 +122,50 @@ pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
 }
 
 pub fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
-    let doc = ctx.store.load()?;
-    let profiles = selectable_profiles(&doc, args.provider.as_deref())?;
-    let targets: Vec<&Profile> = if args.all {
-        profiles.iter().collect()
-    } else {
-        let mut chosen: Vec<&Profile> = Vec::new();
-        for selector in &args.selectors {
-            let p = selector::resolve(selector, &profiles)?;
-            if !chosen
-                .iter()
-                .any(|c| c.provider == p.provider && c.id == p.id)
-            {
-                chosen.push(p);
-            }
-        }
-        chosen
-    };
     let now = time::now();
-    let skip = |p: &Profile, why| Skipped {
-        provider: p.provider.clone(),
-        position: p.position,
-        profile: p.hash.clone(),
-        why,
-    };
-    let (mut cleared, mut skipped) = (Vec::new(), Vec::new());
-    // Only what is cooling is cleared, and only if it still is when the lock is held: one
-    // locked write per provider, each clear guarded.
-    let mut by_provider: Vec<(&str, Vec<&Profile>)> = Vec::new();
-    for p in targets {
-        match p.status.last_status {
-            Some(LastStatus::Exhausted) => {
-                match by_provider.iter_mut().find(|(n, _)| *n == p.provider) {
-                    Some((_, list)) => list.push(p),
-                    None => by_provider.push((&p.provider, vec![p])),
+    // Decided under the lock, on the file as it is then: only what is cooling is cleared.
+    let ((targets, mut skipped), applied) = ctx.store.decide_and_write(|doc| {
+        let profiles = selectable_profiles(doc, args.provider.as_deref())?;
+        let chosen: Vec<&Profile> = if args.all {
+            profiles.iter().collect()
+        } else {
+            let mut chosen: Vec<&Profile> = Vec::new();
+            for selector in &args.selectors {
+                let p = selector::resolve(selector, &profiles)?;
+                if !chosen
+                    .iter()
+                    .any(|c| c.provider == p.provider && c.id == p.id)
+                {
+                    chosen.push(p);
                 }
             }
-            Some(LastStatus::Dead) => skipped.push(skip(p, "dead: only a re-login clears it")),
-            _ => skipped.push(skip(p, "not cooling")),
-        }
-    }
-    for (provider, list) in by_provider {
-        let changes: Vec<Change> = list
-            .iter()
-            .map(|p| Change {
-                effect: Effect::Clear {
-                    profile_id: p.id.clone(),
-                    at: now,
-                },
-                guard: Guard::Exhausted,
-            })
-            .collect();
-        for (p, applied) in list.iter().zip(ctx.store.write(provider, &changes)?) {
-            match applied {
-                Applied::Written => cleared.push(changed(p, None)),
-                Applied::Dead => skipped.push(skip(p, "dead: only a re-login clears it")),
-                Applied::Changed => skipped.push(skip(p, "not cooling")),
-                Applied::Gone => skipped.push(skip(p, "no longer in auth.json")),
+            chosen
+        };
+        let (mut targets, mut skipped, mut changes) = (Vec::new(), Vec::new(), Vec::new());
+        for p in chosen {
+            match p.status.last_status {
+                Some(LastStatus::Exhausted) => {
+                    let effect = Effect::Clear {
+                        profile_id: p.id.clone(),
+                        at: now,
+                    };
+                    changes.push((p.provider.clone(), Change::always(effect)));
+                    targets.push(p.clone());
+                }
+                Some(LastStatus::Dead) => skipped.push(skip(p, "dead: only a re-login clears it")),
+                _ => skipped.push(skip(p, "not cooling")),
             }
+        }
+        Ok(((targets, skipped), changes))
+    })?;
+    let mut cleared = Vec::new();
+    for (p, applied) in targets.iter().zip(applied) {
+        match applied {
+            Applied::Written => cleared.push(changed(p, None)),
+            // Decided under the same lock: these cannot happen, but are named if they do.
+            Applied::Dead => skipped.push(skip(p, "dead: only a re-login clears it")),
+            Applied::Changed => skipped.push(skip(p, "not cooling")),
+            Applied::Gone => skipped.push(skip(p, "no longer in auth.json")),
         }
     }
     emit(
@@ -208,6 +180,15 @@ pub fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
     )
 }
 
+fn skip(p: &Profile, why: &'static str) -> Skipped {
+    Skipped {
+        provider: p.provider.clone(),
+        position: p.position,
+        profile: p.hash.clone(),
+        why,
+    }
+}
+
 fn emit(ctx: &Context, format: ReportFormat, report: &CooldownReport, now: Epoch) -> Result<()> {
     let text = match format {
         ReportFormat::Json => render::json(report),
@@ -216,7 +197,7 @@ fn emit(ctx: &Context, format: ReportFormat, report: &CooldownReport, now: Epoch
             for c in &report.changed {
                 let name = format!(
                     "{}#{} ({}) {}",
-                    c.provider,
+                    sanitize(&c.provider),
                     c.position,
                     c.profile,
                     sanitize(&c.label)
@@ -233,7 +214,10 @@ fn emit(ctx: &Context, format: ReportFormat, report: &CooldownReport, now: Epoch
             for s in &report.skipped {
                 lines.push(format!(
                     "{}#{} ({}): left as is, {}",
-                    s.provider, s.position, s.profile, s.why
+                    sanitize(&s.provider),
+                    s.position,
+                    s.profile,
+                    s.why
                 ));
             }
             if lines.is_empty() {

@@ -124,10 +124,14 @@ impl Context {
 /// Writes one line to stderr. A closed or broken stderr is not an error: a diagnostic that
 /// cannot be shown must not change what the command does or how it exits (`eprintln!` would
 /// panic, and exit 101).
+///
+/// Every line is sanitised here, once for all: messages name providers, ids and JSON paths
+/// taken from files, which may carry escape sequences.
 pub fn eprint_line(text: &str) {
+    let line = crate::sanitize::cell(text);
     let mut err = std::io::stderr().lock();
     let _ = err
-        .write_all(text.as_bytes())
+        .write_all(line.as_bytes())
         .and_then(|()| err.write_all(b"\n"));
 }
 

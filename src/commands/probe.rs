@@ -192,7 +192,11 @@ async fn probe_all(
         .collect();
     let answers = send_all(ctx, transport, settings, targets, &pending, concurrency).await?;
     for (i, answer) in pending.iter().zip(answers) {
-        let unauthorized = matches!(&answer, Ok((401, _, body)) if !body.contains("token_revoked") && !body.contains("token_invalidated"));
+        // A plain 401 is worth a refresh; one whose reason says the grant is gone is not.
+        let unauthorized = matches!(&answer, Ok((401, headers, body)) if matches!(
+            crate::engine::classify_response(Some(401), headers, body, time::now(), redactor),
+            crate::engine::Outcome::Failure(f) if f.class == crate::engine::Class::Auth
+        ));
         let profile = &targets[*i];
         if unauthorized && !refreshed[*i] && probe::wants_refresh(profile, Some(401), time::now()) {
             if let Some(failed) = refresh_one(ctx, transport, token_url, profile, redactor).await? {

@@ -18,6 +18,10 @@ pub struct SseParser {
     pending: Vec<u8>,
     event: String,
     data: Vec<String>,
+    /// Bytes of `data` lines in the current event, dropped or not.
+    data_len: usize,
+    /// The current event's data outgrew the bound: it is dropped when it ends.
+    overflowed: bool,
     has_data: bool,
 }
 
@@ -89,6 +93,15 @@ impl SseParser {
         match field {
             "event" => self.event = value.to_string(),
             "data" => {
+                // One event's data is bounded like one line: a stream of `data:` lines that
+                // never ends its event is not SSE, and would grow without end.
+                self.data_len += value.len();
+                if self.data_len > MAX_LINE {
+                    // The whole event is dropped, up to its blank line.
+                    self.data.clear();
+                    self.overflowed = true;
+                    return None;
+                }
                 self.data.push(value.to_string());
                 self.has_data = true;
             }
@@ -99,6 +112,12 @@ impl SseParser {
 
     fn dispatch(&mut self) -> Option<SseEvent> {
         let event = std::mem::take(&mut self.event);
+        self.data_len = 0;
+        if std::mem::take(&mut self.overflowed) {
+            self.data.clear();
+            self.has_data = false;
+            return None;
+        }
         if !self.has_data {
             return None;
         }
@@ -142,6 +161,21 @@ mod tests {
         assert!(parser.feed(b"data: partial").is_empty());
         assert_eq!(parser.finish(), Some(ev("", "partial")));
         assert_eq!(parser.finish(), None);
+    }
+
+    #[test]
+    fn an_event_whose_data_never_ends_is_dropped_not_kept() {
+        let mut parser = SseParser::new();
+        let line = format!("data: {}\n", "x".repeat(1 << 20));
+        for _ in 0..20 {
+            assert!(parser.feed(line.as_bytes()).is_empty());
+        }
+        assert!(parser.data.is_empty(), "nothing of it is kept");
+        assert!(
+            parser.feed(b"data: tail\n\n").is_empty(),
+            "the whole event is dropped"
+        );
+        assert_eq!(parser.feed(b"data: ok\n\n"), vec![ev("", "ok")]);
     }
 
     #[test]

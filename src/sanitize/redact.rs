@@ -265,32 +265,61 @@ fn unicode_escape(text: &str) -> Option<(char, usize)> {
     Some((char::from_u32(high).unwrap_or('\u{fffd}'), 5))
 }
 
-/// `%XX` sequences decoded where they form UTF-8; others are kept as written.
+/// `%XX` sequences decoded where they form UTF-8; bytes that are not text are kept as escapes.
+/// One invalid escape (`%ff`) among the others cannot keep them — an encoded secret beside
+/// it — from being decoded.
 fn percent_decode(text: &str) -> String {
     if !text.contains('%') {
         return text.to_string();
     }
+    let hex = |b: u8| (b as char).to_digit(16);
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && bytes[i + 1].is_ascii_hexdigit()
-            && bytes[i + 2].is_ascii_hexdigit()
+        // A run of consecutive `%XX` escapes, as bytes.
+        let mut run = Vec::new();
+        while i + 2 < bytes.len()
+            && bytes[i] == b'%'
+            && let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
         {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
-            out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+            run.push((high * 16 + low) as u8);
             i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
         }
+        if !run.is_empty() {
+            push_utf8_or_escapes(&mut out, &run);
+            continue;
+        }
+        // Up to the next `%` (or the end), copied as it is.
+        // (`%` is ASCII, so every index found here is a character boundary.)
+        let next = bytes[i + 1..]
+            .iter()
+            .position(|b| *b == b'%')
+            .map_or(bytes.len(), |at| i + 1 + at);
+        out.push_str(&text[i..next]);
+        i = next;
     }
-    match String::from_utf8(out) {
-        Ok(decoded) => decoded,
-        // Decoded bytes that are not UTF-8 were not text: keep the escapes.
-        Err(_) => text.to_string(),
+    out
+}
+
+/// Appends `bytes` as text where they are UTF-8, and as `%XX` escapes where they are not.
+fn push_utf8_or_escapes(out: &mut String, mut bytes: &[u8]) {
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                out.push_str(text);
+                return;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let bad = e.error_len().unwrap_or(rest.len());
+                for b in &rest[..bad] {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+                bytes = &rest[bad..];
+            }
+        }
     }
 }
 
@@ -414,6 +443,10 @@ mod tests {
             .collect();
         let percent: String = KEY.bytes().map(|b| format!("%{b:02X}")).collect();
         let zero_width = format!("{}\u{200b}{}", &KEY[..20], &KEY[20..]);
+        let tags: String = KEY
+            .chars()
+            .flat_map(|c| [c, '\u{e0041}', '\u{fe0f}'])
+            .collect();
         let escape = format!("{}\x1b[0m{}", &KEY[..20], &KEY[20..]);
         let double = KEY
             .chars()
@@ -425,6 +458,7 @@ mod tests {
             unicode,
             percent,
             zero_width,
+            tags,
             escape,
             double,
             format!("prefix {} only", &KEY[..24]),
@@ -474,6 +508,7 @@ mod tests {
         assert_eq!(r.clean("line1\nline2\t\x1b[31mred", 200), "line1 line2 red");
         assert_eq!(r.clean("é \\u00e9 %C3%A9", 200), "é é é");
         assert_eq!(r.clean("100%", 200), "100%");
+        assert_eq!(r.clean("%ff%41%e9", 200), "%FFA%E9");
     }
 
     #[test]

@@ -226,12 +226,30 @@ impl StatusStore for AuthStore {
         if changes.is_empty() {
             return Ok(Vec::new());
         }
+        let changes = changes
+            .iter()
+            .map(|c| (provider.to_string(), c.clone()))
+            .collect();
+        self.decide_and_write(|_| Ok(((), changes)))
+            .map(|((), applied)| applied)
+    }
+}
+
+impl AuthStore {
+    /// Decides status changes from the file as it is under the lock (`decide` sees the fresh
+    /// document: an operator's selector is resolved there), and applies them, each to its
+    /// provider, in the same locked write. What each change did comes back in order.
+    pub fn decide_and_write<T>(
+        &self,
+        decide: impl FnOnce(&Document) -> Result<(T, Vec<(String, Change)>)>,
+    ) -> Result<(T, Vec<Applied>)> {
         self.update(|doc| {
-            let mut pool = doc.pool_mut(provider);
-            Ok(changes
+            let (value, changes) = decide(doc)?;
+            let applied = changes
                 .iter()
-                .map(|c| apply(&c.effect, &c.guard, &mut pool))
-                .collect())
+                .map(|(provider, c)| apply(&c.effect, &c.guard, &mut doc.pool_mut(provider)))
+                .collect();
+            Ok((value, applied))
         })
     }
 }

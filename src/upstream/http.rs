@@ -127,9 +127,11 @@ impl Transport {
                     Chunk::Text(text) => {
                         output_bytes += text.len() as u64;
                         if output_bytes > limits.max_output {
+                            // Never retried, even when nothing was shown yet: another
+                            // attempt would spend quota on the same flood.
                             return AttemptResult::Transport {
                                 kind: TransportFailure::OutputCapped,
-                                output_started,
+                                output_started: true,
                                 detail: format!(
                                     "more than {} bytes of answer text",
                                     limits.max_output

@@ -195,8 +195,11 @@ async fn post_refresh(
         "token refresh failed with HTTP {status}{}",
         message.map(|m| format!(": {m}")).unwrap_or_default()
     );
-    // A 401/403 from the token endpoint means the refresh token itself is no good.
-    let dead = TERMINAL_AUTH_CODES.contains(&code) || status == 401 || status == 403;
+    // Only the endpoint's own word that the grant is gone makes the profile dead: a bare 401 or
+    // 403 may come from a proxy or a firewall on the way, and dead is for good.
+    let dead = TERMINAL_AUTH_CODES
+        .iter()
+        .any(|c| code.trim().eq_ignore_ascii_case(c));
     Err(failed(dead, code, message))
 }
 

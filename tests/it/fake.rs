@@ -1,5 +1,6 @@
-//! A scriptable HTTP/1.1 server on 127.0.0.1 that plays a provider API for `rotor call` tests:
-//! real sockets, real HTTP, SSE streams sent chunk by chunk, delays, hangs and cut connections.
+//! A scriptable HTTP/1.1 server on 127.0.0.1 (or another loopback address) that plays a
+//! provider API for `rotor call` tests: real sockets, real HTTP, SSE streams sent chunk by chunk,
+//! delays, hangs, stalls, floods and cut connections.
 //!
 //! Each test starts its own server on a free port and passes its URL to rotor by flag
 //! (`--base-url`, `--token-url`), so tests run in parallel. Replies are scripted per route;
@@ -30,6 +31,17 @@ pub enum Reply {
     },
     /// Accept the request and never answer (until the client gives up).
     Hang,
+    /// A 200 `text/event-stream` that sends these pieces, each after its delay, then keeps the
+    /// connection open in silence (until the client gives up).
+    Stall { pieces: Vec<(Duration, String)> },
+    /// A 200 `text/event-stream`: `head`, then `piece` over and over until `total` bytes of it
+    /// were sent (for ever when `None`, until the client stops reading), then `tail`.
+    Flood {
+        head: Vec<String>,
+        piece: String,
+        total: Option<u64>,
+        tail: Vec<String>,
+    },
     /// Close the connection without answering.
     Drop,
 }
@@ -56,6 +68,56 @@ impl Reply {
             *delay = by;
         }
         self
+    }
+
+    /// A redirect to `location`, with an empty body.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::Full {
+            status,
+            headers: vec![("location".into(), location.into())],
+            body: String::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// A complete Codex Responses stream whose text comes as exactly these deltas, each sent
+    /// `gap` after the previous piece.
+    pub fn codex_deltas(deltas: &[&str], gap: Duration) -> Reply {
+        let mut pieces = vec![(Duration::ZERO, codex_event(&codex_created()))];
+        for delta in deltas {
+            pieces.push((gap, codex_event(&codex_delta(delta))));
+        }
+        let text: String = deltas.concat();
+        pieces.push((Duration::ZERO, codex_event(&codex_completed(&text))));
+        Reply::Stream {
+            pieces,
+            reset: false,
+        }
+    }
+
+    /// A Codex stream that sends these deltas and then falls silent, the connection open.
+    pub fn codex_stall_after(deltas: &[&str]) -> Reply {
+        let mut pieces = vec![(Duration::ZERO, codex_event(&codex_created()))];
+        for delta in deltas {
+            pieces.push((Duration::ZERO, codex_event(&codex_delta(delta))));
+        }
+        Reply::Stall { pieces }
+    }
+
+    /// A Codex stream of text deltas of `delta_len` bytes each: `total` bytes of events in all
+    /// and then a completed answer, or without end when `total` is `None`.
+    pub fn codex_flood(delta_len: usize, total: Option<u64>) -> Reply {
+        let delta: String = "abcdefghijklmnopqrstuvwxyz 0123456789\n"
+            .chars()
+            .cycle()
+            .take(delta_len)
+            .collect();
+        Reply::Flood {
+            head: vec![codex_event(&codex_created())],
+            piece: codex_event(&codex_delta(&delta)),
+            total,
+            tail: vec![codex_event(&codex_completed("(flood)"))],
+        }
     }
 
     /// A complete Codex Responses stream answering `text`.
@@ -120,21 +182,30 @@ impl Reply {
 }
 
 fn codex_events(text: &str, complete: bool) -> Vec<String> {
-    let event = |v: serde_json::Value| {
-        format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap_or(""))
-    };
-    let mut events = vec![event(
-        serde_json::json!({"type": "response.created", "response": {"id": "resp_1"}}),
-    )];
+    let mut events = vec![codex_event(&codex_created())];
     for word in text.split_inclusive(' ') {
-        events.push(event(
-            serde_json::json!({"type": "response.output_text.delta", "delta": word}),
-        ));
+        events.push(codex_event(&codex_delta(word)));
     }
     if complete {
-        events.push(event(serde_json::json!({"type": "response.completed", "response": {"id": "resp_1", "status": "completed", "output_text": text}})));
+        events.push(codex_event(&codex_completed(text)));
     }
     events
+}
+
+fn codex_event(v: &serde_json::Value) -> String {
+    format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap_or(""))
+}
+
+fn codex_created() -> serde_json::Value {
+    serde_json::json!({"type": "response.created", "response": {"id": "resp_1"}})
+}
+
+fn codex_delta(text: &str) -> serde_json::Value {
+    serde_json::json!({"type": "response.output_text.delta", "delta": text})
+}
+
+fn codex_completed(text: &str) -> serde_json::Value {
+    serde_json::json!({"type": "response.completed", "response": {"id": "resp_1", "status": "completed", "output_text": text}})
 }
 
 /// A request the server received.
@@ -176,9 +247,17 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    /// Starts a server on a free loopback port, on a thread of its own.
+    /// Starts a server on a free port of 127.0.0.1, on a thread of its own.
     pub fn start() -> FakeServer {
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        FakeServer::start_on("127.0.0.1")
+    }
+
+    /// Starts a server on a free port of another loopback address (`127.0.0.2`, …): a second
+    /// origin, e.g. the target of a redirect.
+    pub fn start_on(ip: &str) -> FakeServer {
+        let ip: std::net::Ipv4Addr = ip.parse().unwrap();
+        assert!(ip.is_loopback(), "the fake server listens on loopback only");
+        let std_listener = std::net::TcpListener::bind((ip, 0)).unwrap();
         std_listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", std_listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
@@ -302,8 +381,75 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(120)).await;
         }
+        Reply::Stall { pieces } => {
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+            let _ = socket.write_all(head.as_bytes()).await;
+            for (delay, piece) in pieces {
+                tokio::time::sleep(delay).await;
+                let _ = socket.write_all(&chunk(piece.as_bytes())).await;
+                let _ = socket.flush().await;
+            }
+            tokio::time::sleep(Duration::from_secs(120)).await;
+        }
+        Reply::Flood {
+            head,
+            piece,
+            total,
+            tail,
+        } => flood(&mut socket, &head, &piece, total, &tail).await,
         Reply::Drop => drop(socket),
     }
+}
+
+/// One chunk of a chunked body.
+fn chunk(data: &[u8]) -> Vec<u8> {
+    let mut out = format!("{:x}\r\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Sends a flood: `piece` repeated in chunks of about 1 MiB, until `total` bytes of it or until
+/// a write fails (the client closed the connection).
+async fn flood(
+    socket: &mut TcpStream,
+    head: &[String],
+    piece: &str,
+    total: Option<u64>,
+    tail: &[String],
+) {
+    let start = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    if socket.write_all(start.as_bytes()).await.is_err() {
+        return;
+    }
+    for part in head {
+        if socket.write_all(&chunk(part.as_bytes())).await.is_err() {
+            return;
+        }
+    }
+    let per_chunk = (1 << 20) / piece.len().max(1) + 1;
+    let batch = chunk(piece.repeat(per_chunk).as_bytes());
+    let batch_len = (piece.len() * per_chunk) as u64;
+    let mut sent = 0u64;
+    while total.is_none_or(|t| sent + batch_len <= t) {
+        if socket.write_all(&batch).await.is_err() {
+            return;
+        }
+        sent += batch_len;
+    }
+    while total.is_some_and(|t| sent + piece.len() as u64 <= t) {
+        if socket.write_all(&chunk(piece.as_bytes())).await.is_err() {
+            return;
+        }
+        sent += piece.len() as u64;
+    }
+    for part in tail {
+        if socket.write_all(&chunk(part.as_bytes())).await.is_err() {
+            return;
+        }
+    }
+    let _ = socket.write_all(b"0\r\n\r\n").await;
+    let _ = socket.shutdown().await;
 }
 
 async fn read_request(socket: &mut TcpStream) -> Option<Seen> {
@@ -354,6 +500,11 @@ async fn read_request(socket: &mut TcpStream) -> Option<Seen> {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
         402 => "Payment Required",

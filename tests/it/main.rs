@@ -14,6 +14,7 @@ mod faults;
 mod footguns;
 mod help;
 mod hostile;
+mod hostile_server;
 mod lock;
 mod newcomer;
 mod ownership;
