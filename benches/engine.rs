@@ -1,5 +1,6 @@
-//! Engine decisions per second on a 10-profile pool. A decision is one call into the engine
-//! (`start`, `on_outcome`, `on_waited`, `on_refresh`) answered with a `Step`.
+//! Engine decisions per second on a 10-profile pool, through the one drive loop. A decision is
+//! one call into the engine (`start`, `on_outcome`, `on_waited`, `on_refresh`) answered with a
+//! `Step`.
 //!
 //! `rotate_through_10` is the worst common case: nine profiles answer 429 `usage_limit_reached`
 //! and the tenth succeeds (1 start + 10 outcomes = 11 decisions, 9 rotations); the outcomes
@@ -7,7 +8,10 @@
 //! the classifier on its own.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rotor::engine::{Action, Engine, Outcome, Policy, classify_response};
+use rotor::drive::{Discard, Ports, drive, now_or_never};
+use rotor::engine::{
+    AttemptPlan, Effect, Engine, Outcome, Policy, ProfileRef, RefreshResult, classify_response,
+};
 use rotor::pool::{AuthType, Profile, Status, profile_hash};
 use rotor::sanitize::Redactor;
 use std::hint::black_box;
@@ -40,7 +44,51 @@ fn pool(n: usize) -> Vec<Profile> {
         .collect()
 }
 
-/// Runs one request to its end; returns the number of decisions taken.
+/// The ports of the benchmark: a virtual clock, nine usage limits then a success, and a count
+/// of the decisions the engine took (one per port call that hands it an input, plus `start`).
+struct BenchPorts<'a> {
+    now: f64,
+    exhausted: &'a Outcome,
+    decisions: u64,
+}
+
+impl Ports for BenchPorts<'_> {
+    fn now(&self) -> f64 {
+        self.now
+    }
+
+    async fn sleep(&mut self, seconds: f64) {
+        self.now += seconds;
+        self.decisions += 1;
+    }
+
+    async fn attempt(
+        &mut self,
+        plan: &AttemptPlan,
+        _deadline: Option<f64>,
+    ) -> rotor::Result<Outcome> {
+        self.now += 0.1;
+        self.decisions += 1;
+        Ok(if plan.n < 10 {
+            self.exhausted.clone()
+        } else {
+            Outcome::Success
+        })
+    }
+
+    async fn refresh(&mut self, _profile: &ProfileRef) -> rotor::Result<RefreshResult> {
+        self.decisions += 1;
+        Ok(RefreshResult::Refreshed)
+    }
+
+    async fn persist(&mut self, effects: &[Effect]) -> rotor::Result<()> {
+        black_box(effects);
+        Ok(())
+    }
+}
+
+/// Runs one request to its end through the drive loop of every driver; returns the number of
+/// decisions taken.
 fn request(profiles: &[Profile], exhausted: &Outcome, seed: u64) -> u64 {
     let mut engine = Engine::new(
         "bench",
@@ -49,34 +97,17 @@ fn request(profiles: &[Profile], exhausted: &Outcome, seed: u64) -> u64 {
         Policy::default(),
         seed,
     );
-    let mut now = T0;
-    let Ok(mut step) = engine.start(now) else {
-        return 0;
+    let mut ports = BenchPorts {
+        now: T0,
+        exhausted,
+        decisions: 1,
     };
-    let mut decisions = 1;
-    loop {
-        let next = match step.action {
-            Action::Attempt(plan) => {
-                now += 0.1;
-                let outcome = if plan.n < 10 {
-                    exhausted.clone()
-                } else {
-                    Outcome::Success
-                };
-                engine.on_outcome(outcome, now)
-            }
-            Action::Wait { seconds } => engine.on_waited(now + seconds),
-            Action::Refresh(_) => engine.on_refresh(rotor::engine::RefreshResult::Refreshed, now),
-            Action::Finish(end) => {
-                black_box(end);
-                return decisions;
-            }
-        };
-        decisions += 1;
-        match next {
-            Ok(s) => step = black_box(s),
-            Err(_) => return decisions,
+    match now_or_never(drive(&mut engine, &mut ports, &mut Discard)) {
+        Ok(end) => {
+            black_box(end);
+            ports.decisions
         }
+        Err(_) => 0,
     }
 }
 

@@ -9,6 +9,7 @@ use crate::pool::Profile;
 use crate::sanitize::Redactor;
 use crate::store::StatusStore;
 use crate::time;
+use crate::upstream::blocking;
 use crate::upstream::http::Transport;
 use crate::upstream::probe::{self, Answer, ProbeResult, ProbeSettings, Verdict};
 use crate::upstream::refresh::{self, RefreshTarget};
@@ -234,7 +235,7 @@ async fn refresh_one(
     profile: &Profile,
     redactor: &Redactor,
 ) -> Result<Option<Judged>> {
-    let doc = ctx.store.load()?;
+    let doc = load(ctx).await?;
     let loaded = doc
         .refresh_token(&profile.provider, &profile.id)
         .map(str::to_owned);
@@ -253,6 +254,12 @@ async fn refresh_one(
     ))
 }
 
+/// Reads auth.json on the blocking pool, as every file operation of an async driver.
+async fn load(ctx: &Context) -> Result<crate::store::Document> {
+    let store = ctx.store.clone();
+    blocking(move || store.load()).await
+}
+
 /// Sends the probes of `indices` concurrently, reading each token from disk just before.
 async fn send_all(
     ctx: &Context,
@@ -262,7 +269,7 @@ async fn send_all(
     indices: &[usize],
     concurrency: usize,
 ) -> Result<Vec<Answer>> {
-    let doc = ctx.store.load()?;
+    let doc = load(ctx).await?;
     let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (slot, i) in indices.iter().enumerate() {

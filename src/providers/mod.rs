@@ -27,6 +27,9 @@ pub const CODEX_TOKEN_URL: &str = "https://auth.openai.com/oauth/token";
 /// The public OAuth client id of the Codex CLI, which Hermes's device-code login uses too.
 pub const CODEX_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 
+/// How rotor names itself to every upstream.
+pub const USER_AGENT: &str = concat!("rotor/", env!("CARGO_PKG_VERSION"));
+
 /// What Codex's Cloudflare front accepts as a first-party client (Hermes pins the same value).
 const CODEX_ORIGINATOR: &str = "codex_cli_rs";
 const ANTHROPIC_VERSION: &str = "2023-06-01";

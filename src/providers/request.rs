@@ -35,10 +35,7 @@ pub fn build_request(
 ) -> HttpRequest {
     let mut headers = vec![
         ("accept", "text/event-stream".to_string()),
-        (
-            "user-agent",
-            concat!("rotor/", env!("CARGO_PKG_VERSION")).to_string(),
-        ),
+        ("user-agent", super::USER_AGENT.to_string()),
     ];
     headers.extend(auth_headers(api, credential));
     let body = match api {

@@ -7,6 +7,7 @@
 //! flight, so Hermes and other rotor processes are never blocked by a slow answer. Every file
 //! and lock operation runs on tokio's blocking pool, never on an async worker.
 
+use super::blocking;
 use super::http::{AttemptLimits, AttemptResult, Transport};
 use super::refresh::{self, RefreshTarget};
 use crate::drive::{Ports, Sink, drive};
@@ -55,15 +56,6 @@ pub struct CallResult {
     pub end: RequestEnd,
     /// The provider's final response object (on success).
     pub response: Option<Value>,
-}
-
-/// Runs `work` (a file or lock operation) on the blocking pool.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Internal(format!("a file operation did not finish: {e}")))?
 }
 
 /// Runs one request through the engine. `answer` receives answer text as it streams in.
@@ -329,4 +321,49 @@ fn base_url_for(plan: &CallPlan, doc: &Document, profile: &Profile) -> Result<St
         })?;
     }
     Ok(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::drive::Discard;
+
+    struct Nowhere;
+
+    impl AnswerSink for Nowhere {
+        fn text(&mut self, _text: &str) {}
+        fn end(&mut self) {}
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn the_drive_loop_of_a_call_is_send() {
+        // A multi-threaded server runs many of these at once: the future must be `Send`. This
+        // is a compile-time check; the future is never polled.
+        let store = AuthStore::new("/nonexistent/auth.json".into(), Duration::from_secs(1));
+        let transport = Transport::new(Duration::from_secs(1)).unwrap();
+        let plan = CallPlan {
+            request_id: "r".into(),
+            provider: "openai-codex".into(),
+            prompt: Prompt {
+                model: "m".into(),
+                system: None,
+                text: "hi".into(),
+            },
+            policy: Policy::default(),
+            seed: 0,
+            base_url: None,
+            token_url: providers::CODEX_TOKEN_URL.into(),
+            timeout: Duration::from_secs(1),
+            limits: AttemptLimits {
+                max_output: 1,
+                keep_text: false,
+            },
+        };
+        let (mut sink, mut answer) = (Discard, Nowhere);
+        let future = call(&store, &transport, &plan, &mut sink, &mut answer);
+        assert_send(&future);
+    }
 }

@@ -10,3 +10,15 @@ pub mod call;
 pub mod http;
 pub mod probe;
 pub mod refresh;
+
+use crate::error::{Error, Result};
+
+/// Runs `work` (a file or lock operation) on tokio's blocking pool: no async worker ever waits
+/// on a lock or a disk.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal(format!("a file operation did not finish: {e}")))?
+}

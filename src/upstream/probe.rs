@@ -123,7 +123,7 @@ pub async fn send(
         .get(&url)
         .timeout(settings.timeout)
         .header("accept", "application/json")
-        .header("user-agent", concat!("rotor/", env!("CARGO_PKG_VERSION")));
+        .header("user-agent", providers::USER_AGENT);
     let credential = Credential {
         token,
         auth_type: profile.auth_type,

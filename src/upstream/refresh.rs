@@ -7,7 +7,7 @@
 //! Otherwise the token endpoint is called (bounded to 10 s, the one network call allowed under
 //! the lock) and the new pair is persisted before the lock is released.
 
-use super::call::blocking;
+use super::blocking;
 use crate::engine::{CODE_MAX_CHARS, MESSAGE_MAX_CHARS, RefreshResult};
 use crate::error::Result;
 use crate::providers::{CODEX_CLIENT_ID, TERMINAL_AUTH_CODES};

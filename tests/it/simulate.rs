@@ -470,8 +470,9 @@ fn a_long_mixed_scenario_gives_the_recorded_events() {
         let keep = std::env::temp_dir().join("rotor-mixed-scenario.jsonl");
         std::fs::write(&keep, &run.stdout).unwrap();
         panic!(
-            "the events changed: digest {digest}, recorded {DIGEST}; output in {}",
-            keep.display()
+            "the events changed: digest {digest}, recorded {DIGEST}; output in {}; stderr: {}",
+            keep.display(),
+            run.stderr
         );
     }
     let lines: Vec<Value> = run
