@@ -213,7 +213,22 @@ impl std::fmt::Display for Rfc3339 {
 
 impl serde::Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match civil_text(self.at, self.millis) {
+            // Written from a stack buffer: no formatter on the hot path of `simulate`.
+            Some((text, len)) => {
+                serializer.serialize_str(std::str::from_utf8(&text[..len]).unwrap_or_default())
+            }
+            None => serializer.collect_str(self),
+        }
+    }
+}
+
+/// Appends [`rfc3339_ms`] (`millis`) or [`rfc3339_s`] of `at` to `out`, without chrono.
+pub fn push_rfc3339(out: &mut String, at: Epoch, millis: bool) {
+    match civil_text(at, millis) {
+        Some((text, len)) => out.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default()),
+        None if millis => out.push_str(&rfc3339_ms(at)),
+        None => out.push_str(&rfc3339_s(at)),
     }
 }
 
