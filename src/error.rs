@@ -10,15 +10,15 @@ use std::path::PathBuf;
 
 /// Exit codes of the contract, as named constants.
 pub mod exit {
-    pub const SUCCESS: u8 = 0;
-    pub const INTERNAL: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const POOL_EXHAUSTED: u8 = 3;
-    pub const UPSTREAM_UNAVAILABLE: u8 = 4;
-    pub const REQUEST_REJECTED: u8 = 5;
-    pub const LOCK_TIMEOUT: u8 = 6;
-    pub const INVALID_FILE: u8 = 7;
-    pub const NOT_FOUND: u8 = 8;
+    pub(crate) const SUCCESS: u8 = 0;
+    pub(crate) const INTERNAL: u8 = 1;
+    pub(crate) const USAGE: u8 = 2;
+    pub(crate) const POOL_EXHAUSTED: u8 = 3;
+    pub(crate) const UPSTREAM_UNAVAILABLE: u8 = 4;
+    pub(crate) const REQUEST_REJECTED: u8 = 5;
+    pub(crate) const LOCK_TIMEOUT: u8 = 6;
+    pub(crate) const INVALID_FILE: u8 = 7;
+    pub(crate) const NOT_FOUND: u8 = 8;
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -104,11 +104,11 @@ impl Error {
         }
     }
 
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Error::Usage(message.into())
     }
 
-    pub fn schema(
+    pub(crate) fn schema(
         path: &std::path::Path,
         place: impl Into<String>,
         expected: impl Into<String>,
@@ -128,7 +128,7 @@ impl From<EngineError> for Error {
 }
 
 /// The exit code of a request that ended with `outcome`.
-pub fn exit_code_of(outcome: RequestOutcome) -> u8 {
+pub(crate) fn exit_code_of(outcome: RequestOutcome) -> u8 {
     match outcome {
         RequestOutcome::Success => exit::SUCCESS,
         RequestOutcome::PoolExhausted => exit::POOL_EXHAUSTED,
@@ -139,7 +139,7 @@ pub fn exit_code_of(outcome: RequestOutcome) -> u8 {
 
 /// A request's end as a command's result: `Ok` on success, else the error whose exit code and
 /// sentence the contract asks for (exit 3 names `next_available_at`; 4 and 5 the last failure).
-pub fn request_result(end: &RequestEnd, provider: &str) -> Result<()> {
+pub(crate) fn request_result(end: &RequestEnd, provider: &str) -> Result<()> {
     let failure = || {
         end.last_failure.as_ref().map_or_else(String::new, |f| {
             let detail = [f.error_type.as_deref(), f.message.as_deref()]

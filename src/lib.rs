@@ -20,7 +20,7 @@ pub mod engine;
 mod error;
 pub mod pool;
 pub mod providers;
-mod render;
+pub mod render;
 pub mod sanitize;
 pub mod simulate;
 pub mod store;

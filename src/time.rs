@@ -5,17 +5,17 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::Value;
 
 /// Seconds since the Unix epoch, fractional, UTC.
-pub type Epoch = f64;
+pub(crate) type Epoch = f64;
 
 /// Values above this are epoch milliseconds, as Hermes decides (`> 1e12`).
-pub const MILLIS_THRESHOLD: f64 = 1_000_000_000_000.0;
+pub(crate) const MILLIS_THRESHOLD: f64 = 1_000_000_000_000.0;
 
 /// 9999-12-31T23:59:59Z: the last instant rotor takes from a server or writes to a file. Later
 /// times are lies or bugs, and a stored one would read back as milliseconds beyond 1e12.
-pub const MAX_EPOCH: Epoch = 253_402_300_799.0;
+pub(crate) const MAX_EPOCH: Epoch = 253_402_300_799.0;
 
 /// The current time from the system clock. Only drivers call this; the engine never does.
-pub fn now() -> Epoch {
+pub(crate) fn now() -> Epoch {
     let now = Utc::now();
     now.timestamp() as f64 + f64::from(now.timestamp_subsec_nanos()) / 1e9
 }
@@ -23,7 +23,7 @@ pub fn now() -> Epoch {
 /// Reads a stored timestamp the way Hermes's `_parse_absolute_timestamp` does: epoch seconds,
 /// epoch milliseconds (> 1e12), numeric strings, or ISO-8601 strings. Zero, negatives, empty
 /// strings and anything else unparseable mean "no timestamp".
-pub fn parse_stored_timestamp(value: &Value) -> Option<Epoch> {
+pub(crate) fn parse_stored_timestamp(value: &Value) -> Option<Epoch> {
     match value {
         Value::Number(n) => from_numeric(n.as_f64()?),
         Value::String(s) => parse_timestamp_text(s),
@@ -79,7 +79,7 @@ fn to_epoch(dt: &DateTime<Utc>) -> Epoch {
 
 /// Parses a TIME argument (`--at`, `--until`): `now`, a relative `+DURATION` or `-DURATION`,
 /// RFC 3339 / ISO-8601 (naive means UTC), or epoch seconds (`@1795838430` or a plain number).
-pub fn parse_time_arg(text: &str, now: Epoch) -> Result<Epoch, String> {
+pub(crate) fn parse_time_arg(text: &str, now: Epoch) -> Result<Epoch, String> {
     let raw = text.trim();
     let expected = "expected RFC 3339 (2026-11-28T05:00:00Z), epoch seconds (@1795838430), `now`, or +DURATION";
     if raw.eq_ignore_ascii_case("now") {
@@ -100,11 +100,11 @@ pub fn parse_time_arg(text: &str, now: Epoch) -> Result<Epoch, String> {
 
 /// The longest DURATION rotor accepts: ten years. Nothing rotor waits for or cools lasts
 /// longer, and a bound keeps every later conversion (to `Duration`, to a stored epoch) exact.
-pub const MAX_DURATION_S: f64 = 3650.0 * 86_400.0;
+pub(crate) const MAX_DURATION_S: f64 = 3650.0 * 86_400.0;
 
 /// Parses a DURATION argument: `90`, `90s`, `500ms`, `5m`, `2h30m`, `1d`, `1.5h`.
 /// A bare number is seconds. Returns seconds, at most [`MAX_DURATION_S`].
-pub fn parse_duration(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<f64, String> {
     let seconds = parse_duration_unbounded(text)?;
     if seconds > MAX_DURATION_S {
         return Err(format!(
@@ -134,7 +134,7 @@ fn parse_duration_unbounded(text: &str) -> Result<f64, String> {
 /// number-and-unit pairs such as `2h30m`, `90s`, `1.5h`, `500ms`, `4hr 5min`, `2.5 seconds`,
 /// `1 hour and 5 minutes`, `1h, 30m`. Reads as many pairs as follow from the start of `text`;
 /// returns the seconds and how many bytes were read, or `None` if not even one pair was.
-pub fn read_duration(text: &str) -> Option<(f64, usize)> {
+pub(crate) fn read_duration(text: &str) -> Option<(f64, usize)> {
     let mut rest = text;
     let mut total = 0.0;
     let mut used = None;
@@ -172,12 +172,12 @@ pub fn read_duration(text: &str) -> Option<(f64, usize)> {
 }
 
 /// RFC 3339 in UTC with millisecond precision: `2026-11-28T05:00:30.645Z`.
-pub fn rfc3339_ms(at: Epoch) -> String {
+pub(crate) fn rfc3339_ms(at: Epoch) -> String {
     to_datetime(at).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// RFC 3339 in UTC to the second: `2026-11-28T05:00:30Z`.
-pub fn rfc3339_s(at: Epoch) -> String {
+pub(crate) fn rfc3339_s(at: Epoch) -> String {
     to_datetime(at).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -185,17 +185,17 @@ pub fn rfc3339_s(at: Epoch) -> String {
 /// simulation writes one per event): [`Rfc3339::millis`] is [`rfc3339_ms`], [`Rfc3339::seconds`]
 /// is [`rfc3339_s`], character for character.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rfc3339 {
+pub(crate) struct Rfc3339 {
     at: Epoch,
     millis: bool,
 }
 
 impl Rfc3339 {
-    pub fn millis(at: Epoch) -> Self {
+    pub(crate) fn millis(at: Epoch) -> Self {
         Rfc3339 { at, millis: true }
     }
 
-    pub fn seconds(at: Epoch) -> Self {
+    pub(crate) fn seconds(at: Epoch) -> Self {
         Rfc3339 { at, millis: false }
     }
 }
@@ -224,7 +224,7 @@ impl serde::Serialize for Rfc3339 {
 }
 
 /// Appends [`rfc3339_ms`] (`millis`) or [`rfc3339_s`] of `at` to `out`, without chrono.
-pub fn push_rfc3339(out: &mut String, at: Epoch, millis: bool) {
+pub(crate) fn push_rfc3339(out: &mut String, at: Epoch, millis: bool) {
     match civil_text(at, millis) {
         Some((text, len)) => out.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default()),
         None if millis => out.push_str(&rfc3339_ms(at)),
@@ -283,7 +283,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 /// What Hermes writes in `updated_at`: Python's `datetime.now(timezone.utc).isoformat()`,
 /// microseconds and a `+00:00` offset.
-pub fn python_isoformat(at: Epoch) -> String {
+pub(crate) fn python_isoformat(at: Epoch) -> String {
     to_datetime(at).to_rfc3339_opts(SecondsFormat::Micros, false)
 }
 
@@ -295,7 +295,7 @@ fn to_datetime(at: Epoch) -> DateTime<Utc> {
 }
 
 /// A compact duration: `2h13m`, `45s`, `3d4h`. Rounds down to whole seconds.
-pub fn compact_duration(seconds: f64) -> String {
+pub(crate) fn compact_duration(seconds: f64) -> String {
     let total = seconds.max(0.0).floor() as u64;
     let (d, h, m, s) = (
         total / 86_400,
@@ -313,7 +313,7 @@ pub fn compact_duration(seconds: f64) -> String {
 }
 
 /// `in 2h13m` for a future time, `3m ago` for a past one, `now` within a second of `now`.
-pub fn relative(at: Epoch, now: Epoch) -> String {
+pub(crate) fn relative(at: Epoch, now: Epoch) -> String {
     if (at - now).abs() < 1.0 {
         "now".to_string()
     } else if at >= now {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rotor::engine::{Outcome, classify::MESSAGE_MAX_CHARS, classify_response};
+use rotor::engine::{MESSAGE_MAX_CHARS, Outcome, classify_response};
 use rotor::sanitize::Redactor;
 
 fuzz_target!(|data: &[u8]| {

@@ -15,6 +15,6 @@ fuzz_target!(|data: &[u8]| {
     if scenario.requests.len() > 64 {
         return;
     }
-    let mut sink = rotor::events::JsonLines(std::io::sink());
+    let mut sink = rotor::render::events::JsonLines::new(std::io::sink());
     let _ = simulate::run(&scenario, 7, &mut sink);
 });

@@ -14,7 +14,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 const KEY: &str = "credential_pool_strategies";
 
 #[derive(Debug, Default, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     strategies: BTreeMap<String, Strategy>,
     /// Things worth telling the operator that do not stop rotor (unknown strategy names).
     pub warnings: Vec<String>,
@@ -22,7 +22,7 @@ pub struct Config {
 
 impl Config {
     /// Loads `explicit` (which must exist), else `default` if it exists, else an empty config.
-    pub fn load(explicit: Option<&Path>, default: &Path) -> Result<Config> {
+    pub(crate) fn load(explicit: Option<&Path>, default: &Path) -> Result<Config> {
         let path: PathBuf = match explicit {
             Some(path) => path.to_path_buf(),
             None if default.exists() => default.to_path_buf(),
@@ -35,7 +35,7 @@ impl Config {
         Config::parse(&path, &text)
     }
 
-    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<Config> {
         let docs = YamlLoader::load_from_str(text).map_err(|e| Error::Syntax {
             path: path.to_path_buf(),
             what: "YAML",
@@ -86,7 +86,7 @@ impl Config {
     }
 
     /// The configured strategy of `provider`, `fill_first` when none is.
-    pub fn strategy_for(&self, provider: &str) -> Strategy {
+    pub(crate) fn strategy_for(&self, provider: &str) -> Strategy {
         self.strategies.get(provider).copied().unwrap_or_default()
     }
 }

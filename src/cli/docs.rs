@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The directories, relative to the project root, that hold the generated files.
-pub const COMPLETIONS_DIR: &str = "completions";
-pub const MAN_DIR: &str = "man";
+pub(crate) const COMPLETIONS_DIR: &str = "completions";
+pub(crate) const MAN_DIR: &str = "man";
 
 /// Writes every completion script and man page for `cmd` under `root`.
-pub fn generate(cmd: &clap::Command, root: &Path) -> Result<()> {
+pub(crate) fn generate(cmd: &clap::Command, root: &Path) -> Result<()> {
     let completions = root.join(COMPLETIONS_DIR);
     let man = root.join(MAN_DIR);
     for dir in [&completions, &man] {
@@ -43,7 +43,7 @@ pub fn generate(cmd: &clap::Command, root: &Path) -> Result<()> {
 
 /// The generated files that differ between `expected_root` (freshly generated) and `root`
 /// (committed): changed, missing or left over, as paths relative to the roots.
-pub fn drift(expected_root: &Path, root: &Path) -> Result<Vec<String>> {
+pub(crate) fn drift(expected_root: &Path, root: &Path) -> Result<Vec<String>> {
     let mut stale = Vec::new();
     for dir in [COMPLETIONS_DIR, MAN_DIR] {
         let expected = files(&expected_root.join(dir))?;

@@ -3,10 +3,10 @@
 //! completions and man pages), and what reads the operator's words: profile selectors,
 //! config.yaml, sizes, and the generated docs.
 
-pub mod config;
+pub(crate) mod config;
 pub mod docs;
-pub mod selector;
-pub mod units;
+pub(crate) mod selector;
+pub(crate) mod units;
 
 use crate::pool::Strategy;
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -13,7 +13,7 @@ use crate::pool::Profile;
 const MIN_HASH_PREFIX: usize = 4;
 
 /// How a profile is named in messages: `openai-codex#2 (d4e5f6a7b8c9)`.
-pub fn describe(profile: &Profile) -> String {
+pub(crate) fn describe(profile: &Profile) -> String {
     format!(
         "{}#{} ({})",
         profile.provider, profile.position, profile.hash
@@ -21,7 +21,7 @@ pub fn describe(profile: &Profile) -> String {
 }
 
 /// Resolves `selector` among `profiles` (already restricted to `--provider` if one was given).
-pub fn resolve<'a>(selector: &str, profiles: &'a [Profile]) -> Result<&'a Profile> {
+pub(crate) fn resolve<'a>(selector: &str, profiles: &'a [Profile]) -> Result<&'a Profile> {
     let wanted = selector.trim();
     let position = |text: &str| text.parse::<usize>().ok().filter(|n| *n > 0);
     let by_position = position(wanted.strip_prefix('#').unwrap_or(wanted));
@@ -59,7 +59,7 @@ pub fn resolve<'a>(selector: &str, profiles: &'a [Profile]) -> Result<&'a Profil
 }
 
 /// Checks that `provider` has a pool, naming the ones that exist if not.
-pub fn check_provider(provider: &str, known: &[&str]) -> Result<()> {
+pub(crate) fn check_provider(provider: &str, known: &[&str]) -> Result<()> {
     if known.contains(&provider) {
         return Ok(());
     }

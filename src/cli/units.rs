@@ -1,11 +1,11 @@
 //! SIZE arguments (`--max-output`, later `--max-body`): `1048576`, `512k`, `64MiB`, `1G`.
 
 /// The largest SIZE accepted: 1 TiB, far beyond anything rotor buffers or streams.
-pub const MAX_SIZE: u64 = 1 << 40;
+pub(crate) const MAX_SIZE: u64 = 1 << 40;
 
 /// Parses a size in bytes: a bare number, or a number with a unit: `k`/`KiB`, `M`/`MiB`,
 /// `G`/`GiB` (powers of 1024; `KB`, `MB`, `GB` are powers of 1000).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let err = || format!("invalid size `{text}`: expected e.g. 65536, 512KiB, 64MiB, 1GiB");
     let raw = text.trim();
     let split = raw

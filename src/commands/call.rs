@@ -18,7 +18,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-pub fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
+pub(crate) fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
     let duration = |flag: &str, text: &str| {
         time::parse_duration(text).map_err(|e| Error::usage(format!("--{flag}: {e}")))
     };

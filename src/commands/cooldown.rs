@@ -53,7 +53,7 @@ fn changed(p: &Profile, until: Option<Epoch>) -> Changed {
 /// The longest cooldown `cooldown set` writes without `--force`.
 const MANUAL_CAP_S: f64 = crate::engine::DEFAULT_MAX_COOLDOWN_S;
 
-pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
+pub(crate) fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
     let now = time::now();
     let until = match (&args.until, &args.for_) {
         (Some(at), _) => time::parse_time_arg(at, now).map_err(Error::Usage)?,
@@ -121,7 +121,7 @@ pub fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
     )
 }
 
-pub fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
+pub(crate) fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
     let now = time::now();
     // Decided under the lock, on the file as it is then: only what is cooling is cleared.
     let ((targets, mut skipped), applied) = ctx.store.decide_and_write(|doc| {

@@ -1,10 +1,10 @@
 //! One thin handler per subcommand: settings in, a domain call, a report out.
 
-pub mod call;
-pub mod cooldown;
-pub mod probe;
-pub mod profiles;
-pub mod simulate;
+pub(crate) mod call;
+pub(crate) mod cooldown;
+pub(crate) mod probe;
+pub(crate) mod profiles;
+pub(crate) mod simulate;
 
 use crate::cli::config::Config;
 use crate::cli::selector;
@@ -23,7 +23,7 @@ const MAX_LOCK_TIMEOUT_S: f64 = 86_400.0;
 
 /// What every command gets from the global flags, validated.
 #[derive(Debug)]
-pub struct Context {
+pub(crate) struct Context {
     pub store: AuthStore,
     pub config_path: Option<PathBuf>,
     pub style: Style,
@@ -32,7 +32,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn from_args(args: &GlobalArgs) -> Result<Self> {
+    pub(crate) fn from_args(args: &GlobalArgs) -> Result<Self> {
         if !(args.lock_timeout.is_finite()
             && (0.0..=MAX_LOCK_TIMEOUT_S).contains(&args.lock_timeout))
         {
@@ -80,7 +80,7 @@ impl Context {
     }
 
     /// Loads config.yaml and passes on its warnings.
-    pub fn config(&self) -> Result<Config> {
+    pub(crate) fn config(&self) -> Result<Config> {
         let default = store::hermes_home().join("config.yaml");
         let config = Config::load(self.config_path.as_deref(), &default)?;
         match (&self.config_path, default.exists()) {
@@ -98,7 +98,7 @@ impl Context {
     }
 
     /// Reads auth.json (without locking) and passes on what is odd about it.
-    pub fn load(&self) -> Result<Document> {
+    pub(crate) fn load(&self) -> Result<Document> {
         let doc = self.store.load()?;
         for warning in doc.warnings() {
             self.warn(warning);
@@ -107,14 +107,14 @@ impl Context {
     }
 
     /// A line on stderr with `-v` only.
-    pub fn note(&self, text: &str) {
+    pub(crate) fn note(&self, text: &str) {
         if self.verbose {
             eprint_line(&format!("rotor: {text}"));
         }
     }
 
     /// A line on stderr unless `-q`.
-    pub fn warn(&self, text: &str) {
+    pub(crate) fn warn(&self, text: &str) {
         if !self.quiet {
             eprint_line(&format!("rotor: warning: {text}"));
         }
@@ -127,7 +127,7 @@ impl Context {
 ///
 /// Every line is sanitised here, once for all: messages name providers, ids and JSON paths
 /// taken from files, which may carry escape sequences.
-pub fn eprint_line(text: &str) {
+pub(crate) fn eprint_line(text: &str) {
     let line = crate::sanitize::cell(text);
     let mut err = std::io::stderr().lock();
     let _ = err
@@ -136,7 +136,7 @@ pub fn eprint_line(text: &str) {
 }
 
 /// A DURATION flag that must be more than zero.
-pub fn positive_duration(flag: &str, text: &str) -> Result<f64> {
+pub(crate) fn positive_duration(flag: &str, text: &str) -> Result<f64> {
     let seconds =
         crate::time::parse_duration(text).map_err(|e| Error::usage(format!("--{flag}: {e}")))?;
     if seconds <= 0.0 {
@@ -146,7 +146,7 @@ pub fn positive_duration(flag: &str, text: &str) -> Result<f64> {
 }
 
 /// A URL flag rotor will send credentials to (`--base-url`): https, or http to loopback.
-pub fn credential_url(flag: &str, url: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn credential_url(flag: &str, url: Option<&str>) -> Result<Option<String>> {
     url.map(|url| {
         crate::upstream::http::check_credential_url(url)
             .map(|_| url.trim().to_string())
@@ -156,14 +156,14 @@ pub fn credential_url(flag: &str, url: Option<&str>) -> Result<Option<String>> {
 }
 
 /// `--token-url`, checked like `--base-url`, else the Codex token endpoint.
-pub fn token_url(url: Option<&str>) -> Result<String> {
+pub(crate) fn token_url(url: Option<&str>) -> Result<String> {
     Ok(credential_url("token-url", url)?
         .unwrap_or_else(|| crate::providers::CODEX_TOKEN_URL.to_string()))
 }
 
 /// Writes to stdout. A closed pipe (`rotor ... | head`) is not an error: rotor just stops
 /// talking.
-pub fn print(text: &str) -> Result<()> {
+pub(crate) fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(stdout_error(e)),
@@ -175,12 +175,12 @@ pub fn print(text: &str) -> Result<()> {
 /// it is produced through a buffer instead of being held whole in memory. Like [`print`], it
 /// treats a closed pipe (`rotor simulate | head`) as the reader having seen enough: the rest
 /// is dropped quietly and the command ends as it would have.
-pub struct StdoutStream {
+pub(crate) struct StdoutStream {
     out: Option<std::io::BufWriter<std::io::Stdout>>,
 }
 
 impl StdoutStream {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         StdoutStream {
             out: Some(std::io::BufWriter::with_capacity(
                 64 * 1024,
@@ -190,7 +190,7 @@ impl StdoutStream {
     }
 
     /// Writes what is still buffered.
-    pub fn finish(mut self) -> Result<()> {
+    pub(crate) fn finish(mut self) -> Result<()> {
         self.flush().map_err(stdout_error)
     }
 
@@ -233,13 +233,13 @@ impl Write for StdoutStream {
 }
 
 /// The error of a failed write to stdout, as [`print`] reports it.
-pub fn stdout_error(e: std::io::Error) -> Error {
+pub(crate) fn stdout_error(e: std::io::Error) -> Error {
     Error::Internal(format!("cannot write to stdout: {e}"))
 }
 
 /// The profiles a selector may name: those of `provider` if given (which must exist), else
 /// every provider's.
-pub fn selectable_profiles(doc: &Document, provider: Option<&str>) -> Result<Vec<Profile>> {
+pub(crate) fn selectable_profiles(doc: &Document, provider: Option<&str>) -> Result<Vec<Profile>> {
     let providers = doc.providers();
     match provider {
         Some(provider) => {

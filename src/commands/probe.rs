@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
+pub(crate) fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
     let timeout = super::positive_duration("timeout", &args.timeout)?;
     let settings = ProbeSettings {
         base_url: super::credential_url("base-url", args.base_url.as_deref())?,

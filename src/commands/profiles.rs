@@ -9,7 +9,7 @@ use crate::render::report::{PoolReport, provider_report};
 use crate::store::Document;
 use crate::time::{self, Epoch};
 
-pub fn list(ctx: &Context, args: &ListArgs) -> Result<()> {
+pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<()> {
     let now = match &args.at {
         Some(at) => time::parse_time_arg(at, time::now()).map_err(Error::Usage)?,
         None => time::now(),
@@ -29,7 +29,7 @@ pub fn list(ctx: &Context, args: &ListArgs) -> Result<()> {
 }
 
 /// The `--provider` values, each checked to exist, or every provider of the pool.
-pub fn chosen_providers(doc: &Document, wanted: &[String]) -> Result<Vec<String>> {
+pub(crate) fn chosen_providers(doc: &Document, wanted: &[String]) -> Result<Vec<String>> {
     let known = doc.providers();
     if wanted.is_empty() {
         return Ok(known.iter().map(|p| p.to_string()).collect());
@@ -41,7 +41,7 @@ pub fn chosen_providers(doc: &Document, wanted: &[String]) -> Result<Vec<String>
 }
 
 /// The report of `providers` at `now`, each with its strategy (flag, else config.yaml).
-pub fn pool_report(
+pub(crate) fn pool_report(
     ctx: &Context,
     doc: &Document,
     providers: &[String],
@@ -65,7 +65,12 @@ pub fn pool_report(
     })
 }
 
-pub fn render(report: &PoolReport, format: ListFormat, now: Epoch, ctx: &Context) -> Result<()> {
+pub(crate) fn render(
+    report: &PoolReport,
+    format: ListFormat,
+    now: Epoch,
+    ctx: &Context,
+) -> Result<()> {
     print(&match format {
         ListFormat::Table => render::table::pool_table(report, now, ctx.style),
         ListFormat::Json => render::json(report),
@@ -74,7 +79,7 @@ pub fn render(report: &PoolReport, format: ListFormat, now: Epoch, ctx: &Context
 }
 
 /// `--check`: every listed provider must have an available profile.
-pub fn check(report: &PoolReport, now: Epoch) -> Result<()> {
+pub(crate) fn check(report: &PoolReport, now: Epoch) -> Result<()> {
     if report.providers.is_empty() {
         return Err(Error::PoolExhausted {
             message: "no credential pool to check: auth.json has no providers".into(),

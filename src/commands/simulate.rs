@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::Path;
 
-pub fn run(ctx: &Context, args: &SimulateArgs) -> Result<()> {
+pub(crate) fn run(ctx: &Context, args: &SimulateArgs) -> Result<()> {
     let real_now = time::now();
     let scenario = load(args.scenario.as_deref(), real_now)?;
     let seed = args.seed.or(scenario.seed).unwrap_or(0);

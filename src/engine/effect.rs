@@ -55,7 +55,7 @@ impl Effect {
     /// it lies ahead, else for the TTL by status code (Hermes's rule: 300 s for 401, 3600 s
     /// otherwise); never longer than `max_cooldown_s` from now. Used by the engine and by
     /// `profiles probe`, so both cool a profile the same way.
-    pub fn cooldown(
+    pub(crate) fn cooldown(
         profile_id: String,
         now: Epoch,
         code: Option<u16>,
@@ -96,7 +96,7 @@ impl Effect {
 
     /// `cooldown set`: exhausted until `until`, reason `manual`, no code, the operator's text as
     /// message; Hermes honours it as it honours its own.
-    pub fn manual_cooldown(
+    pub(crate) fn manual_cooldown(
         profile_id: String,
         now: Epoch,
         until: Epoch,
@@ -115,7 +115,7 @@ impl Effect {
         }
     }
 
-    pub fn profile_id(&self) -> &str {
+    pub(crate) fn profile_id(&self) -> &str {
         match self {
             Effect::MarkOk { profile_id, .. }
             | Effect::MarkExhausted { profile_id, .. }
@@ -128,7 +128,7 @@ impl Effect {
 
 /// The condition a change is made under.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub enum Guard {
+pub(crate) enum Guard {
     /// Always (but `dead` stays dead).
     #[default]
     Always,
@@ -138,13 +138,11 @@ pub enum Guard {
         last_status: Option<LastStatus>,
         last_status_at: Option<Epoch>,
     },
-    /// Only while the entry is exhausted: what `cooldown clear` clears.
-    Exhausted,
 }
 
 impl Guard {
     /// The guard that holds while `status` is unchanged.
-    pub fn unchanged(status: &Status) -> Guard {
+    pub(crate) fn unchanged(status: &Status) -> Guard {
         Guard::Unchanged {
             last_status: status.last_status.clone(),
             last_status_at: status.last_status_at,
@@ -161,20 +159,19 @@ impl Guard {
                 current.last_status == *last_status
                     && current.last_status_at.map(f64::to_bits) == last_status_at.map(f64::to_bits)
             }
-            Guard::Exhausted => current.last_status == Some(LastStatus::Exhausted),
         }
     }
 }
 
 /// An effect with its guard: one element of a persisted step.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Change {
+pub(crate) struct Change {
     pub effect: Effect,
     pub guard: Guard,
 }
 
 impl Change {
-    pub fn always(effect: Effect) -> Change {
+    pub(crate) fn always(effect: Effect) -> Change {
         Change {
             effect,
             guard: Guard::Always,
@@ -184,7 +181,7 @@ impl Change {
 
 /// What [`apply`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
+pub(crate) enum Applied {
     Written,
     /// The entry is dead: only a re-login undoes that.
     Dead,
@@ -196,7 +193,7 @@ pub enum Applied {
 
 /// The part of an entry's state that decides whether and how a change applies.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Current {
+pub(crate) struct Current {
     pub last_status: Option<LastStatus>,
     pub last_status_at: Option<Epoch>,
     pub request_count: u64,
@@ -204,14 +201,14 @@ pub struct Current {
 
 /// What besides the six status fields a change sets.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Extra {
+pub(crate) struct Extra {
     pub request_count: Option<u64>,
     /// `status_cleared_at`.
     pub cleared_at: Option<Epoch>,
 }
 
 /// Somewhere a pool's status lives: auth.json's document, or a pool in memory.
-pub trait StatusTarget {
+pub(crate) trait StatusTarget {
     fn current(&self, id: &str) -> Option<Current>;
     /// Sets the six status fields of entry `id` (and what `extra` names).
     fn set_status(&mut self, id: &str, status: Status, extra: Extra);
@@ -220,7 +217,7 @@ pub trait StatusTarget {
 }
 
 /// Applies `effect` under `guard` to `target`: the one interpretation of every effect.
-pub fn apply(effect: &Effect, guard: &Guard, target: &mut impl StatusTarget) -> Applied {
+pub(crate) fn apply(effect: &Effect, guard: &Guard, target: &mut impl StatusTarget) -> Applied {
     let id = effect.profile_id();
     let Some(current) = target.current(id) else {
         return Applied::Gone;

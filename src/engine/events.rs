@@ -80,7 +80,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             EventKind::RequestStart { .. } => "request_start",
             EventKind::Attempt { .. } => "attempt",
@@ -101,7 +101,7 @@ pub enum RefreshOutcome {
 }
 
 impl RefreshOutcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RefreshOutcome::Refreshed => "refreshed",
             RefreshOutcome::Adopted => "adopted",

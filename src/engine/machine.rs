@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// Where the engine stands; the names are stable (they appear in errors and tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Created, [`Engine::start`] not called yet.
     Idle,
     /// Waiting for the result of an [`Action::Refresh`].
@@ -27,7 +27,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Phase::Idle => "idle",
             Phase::Refreshing => "refreshing",
@@ -122,7 +122,7 @@ impl Engine {
 
     /// [`Engine::new`] with names already shared: a driver running many requests (`simulate`)
     /// gives every engine the same provider without copying it.
-    pub fn shared(
+    pub(crate) fn shared(
         request_id: Arc<str>,
         provider: Arc<str>,
         mut profiles: Vec<Profile>,
@@ -149,7 +149,7 @@ impl Engine {
         }
     }
 
-    pub fn phase(&self) -> Phase {
+    pub(crate) fn phase(&self) -> Phase {
         match self.state {
             State::Idle => Phase::Idle,
             State::Refreshing(_) => Phase::Refreshing,
@@ -160,22 +160,18 @@ impl Engine {
     }
 
     /// The pool snapshot with this request's effects applied, in priority order.
-    pub fn profiles(&self) -> &[Profile] {
+    pub(crate) fn profiles(&self) -> &[Profile] {
         &self.profiles
     }
 
     /// Gives the pool snapshot back, with this request's effects applied, in priority order: a
     /// driver that lent its in-memory pool (`simulate`) takes it back without a copy.
-    pub fn into_profiles(self) -> Vec<Profile> {
+    pub(crate) fn into_profiles(self) -> Vec<Profile> {
         self.profiles
     }
 
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
     /// When the whole request must be over, if a deadline is set (for per-attempt timeouts).
-    pub fn deadline(&self) -> Option<Epoch> {
+    pub(crate) fn deadline(&self) -> Option<Epoch> {
         self.policy.deadline_s.map(|d| self.started_at + d)
     }
 
@@ -184,7 +180,7 @@ impl Engine {
     }
 
     /// Starts the request at `now`: selects the first profile.
-    pub fn start(&mut self, now: Epoch) -> Result<Step, EngineError> {
+    pub(crate) fn start(&mut self, now: Epoch) -> Result<Step, EngineError> {
         self.expect_state("start", |s| s == State::Idle)?;
         self.started_at = now;
         let eligible = self.profiles.iter().filter(|p| p.is_available(now)).count();
@@ -205,7 +201,7 @@ impl Engine {
     }
 
     /// Reports the outcome of the attempt the last [`Action::Attempt`] asked for.
-    pub fn on_outcome(&mut self, outcome: Outcome, now: Epoch) -> Result<Step, EngineError> {
+    pub(crate) fn on_outcome(&mut self, outcome: Outcome, now: Epoch) -> Result<Step, EngineError> {
         self.expect_state("on_outcome", |s| s == State::Attempting)?;
         let (id, hash) = self.current_ids()?;
         let mut out = Out::default();
@@ -288,7 +284,7 @@ impl Engine {
     }
 
     /// Reports that the last [`Action::Wait`] has elapsed.
-    pub fn on_waited(&mut self, now: Epoch) -> Result<Step, EngineError> {
+    pub(crate) fn on_waited(&mut self, now: Epoch) -> Result<Step, EngineError> {
         self.expect_state("on_waited", |s| s == State::Waiting)?;
         let mut out = Out::default();
         let action = self.before_attempt(now, &mut out);
@@ -296,7 +292,11 @@ impl Engine {
     }
 
     /// Reports the result of the refresh the last [`Action::Refresh`] asked for.
-    pub fn on_refresh(&mut self, result: RefreshResult, now: Epoch) -> Result<Step, EngineError> {
+    pub(crate) fn on_refresh(
+        &mut self,
+        result: RefreshResult,
+        now: Epoch,
+    ) -> Result<Step, EngineError> {
         self.expect_state("on_refresh", |s| matches!(s, State::Refreshing(_)))?;
         let State::Refreshing(why) = self.state else {
             return Err(self.wrong_state("on_refresh"));

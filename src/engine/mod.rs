@@ -14,17 +14,18 @@
 //! - a profile that is cooling, dead or keyless at selection time is never attempted;
 //! - every request ends with one of the four [`RequestOutcome`]s.
 
-pub mod classify;
-pub mod effect;
+pub(crate) mod classify;
+pub(crate) mod effect;
 pub mod events;
 mod machine;
 
-pub use classify::{
-    CODE_MAX_CHARS, Class, Failure, MESSAGE_MAX_CHARS, Outcome, ResetHint, ResetSource,
-    TransportFailure, classify_response, classify_transport,
+pub(crate) use classify::{
+    CODE_MAX_CHARS, Class, Failure, ResetHint, ResetSource, TransportFailure, classify_transport,
 };
-pub use effect::{Applied, Change, Effect, Guard, StatusTarget, apply};
-pub use machine::{Engine, Phase};
+pub use classify::{MESSAGE_MAX_CHARS, Outcome, classify_response};
+pub use effect::Effect;
+pub(crate) use effect::{Applied, Change, Guard, apply};
+pub use machine::Engine;
 
 use crate::pool::Strategy;
 use crate::time::Epoch;
@@ -33,13 +34,13 @@ use events::Event;
 /// An input the engine's current phase does not accept: a bug of the driver.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("engine: {input} called while {phase}")]
-pub struct EngineError {
+pub(crate) struct EngineError {
     pub input: &'static str,
     pub phase: &'static str,
 }
 
 /// How long before its JWT `exp` an OAuth access token is refreshed instead of used.
-pub const REFRESH_SKEW_S: f64 = 120.0;
+pub(crate) const REFRESH_SKEW_S: f64 = 120.0;
 
 /// The knobs of one request (DESIGN §4 `call` flags).
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +65,7 @@ pub struct Policy {
 }
 
 /// `--max-cooldown` by default: 30 days.
-pub const DEFAULT_MAX_COOLDOWN_S: f64 = 30.0 * 86_400.0;
+pub(crate) const DEFAULT_MAX_COOLDOWN_S: f64 = 30.0 * 86_400.0;
 
 impl Default for Policy {
     fn default() -> Self {
@@ -83,7 +84,7 @@ impl Default for Policy {
 
 /// What the engine answers to each input.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Step {
+pub(crate) struct Step {
     /// State changes the driver must persist, in order, before acting.
     pub effects: Vec<Effect>,
     /// Events to report, in order.
@@ -93,7 +94,7 @@ pub struct Step {
 
 /// What the driver does next.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Send the request with this profile's credentials; report with [`Engine::on_outcome`].
     Attempt(AttemptPlan),
     /// Sleep this long, then call [`Engine::on_waited`].
@@ -149,7 +150,7 @@ pub enum RequestOutcome {
 }
 
 impl RequestOutcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RequestOutcome::Success => "success",
             RequestOutcome::PoolExhausted => "pool_exhausted",

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use super::machine::Phase;
 use super::*;
 use crate::drive::{Ports, Sink, now_or_never};
 use crate::pool::tests::profile;

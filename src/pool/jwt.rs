@@ -21,7 +21,7 @@ pub struct TokenClaims {
 
 impl TokenClaims {
     /// Decodes the payload of a JWT; `None` when the token is not a JWT with a JSON payload.
-    pub fn from_jwt(token: &str) -> Option<Self> {
+    pub(crate) fn from_jwt(token: &str) -> Option<Self> {
         let mut parts = token.split('.');
         let (_header, payload) = (parts.next()?, parts.next()?);
         parts.next()?;

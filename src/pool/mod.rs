@@ -8,14 +8,15 @@ mod jwt;
 mod strategy;
 
 pub use jwt::TokenClaims;
-pub use strategy::{Strategy, pick};
+pub use strategy::Strategy;
+pub(crate) use strategy::pick;
 
 use crate::time::Epoch;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// Cooldown when an exhausted entry has no reset time: Hermes's `_exhausted_ttl`.
-pub fn exhausted_ttl(error_code: Option<i64>) -> f64 {
+pub(crate) fn exhausted_ttl(error_code: Option<i64>) -> f64 {
     match error_code {
         Some(401) => 300.0,
         _ => 3600.0,
@@ -52,7 +53,7 @@ pub enum LastStatus {
 }
 
 impl LastStatus {
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         match text {
             "ok" => LastStatus::Ok,
             "exhausted" => LastStatus::Exhausted,
@@ -98,7 +99,7 @@ pub struct Profile {
 
 /// Whether a profile can serve a request at some time.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Availability {
+pub(crate) enum Availability {
     Available,
     /// Exhausted until the given time.
     Cooling {
@@ -113,7 +114,7 @@ pub enum Availability {
 /// What `profiles list` shows in its state column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DisplayState {
+pub(crate) enum DisplayState {
     Ok,
     Cooling,
     /// Was exhausted, cooldown is over: available again.
@@ -123,7 +124,7 @@ pub enum DisplayState {
 }
 
 impl DisplayState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DisplayState::Ok => "ok",
             DisplayState::Cooling => "cooling",
@@ -138,7 +139,7 @@ impl Profile {
     /// When an exhausted profile's cooldown ends: `last_error_reset_at` if set, else
     /// `last_status_at` + TTL by error code; `None` if not exhausted or no time is known
     /// (Hermes then treats it as available).
-    pub fn cooldown_until(&self) -> Option<Epoch> {
+    pub(crate) fn cooldown_until(&self) -> Option<Epoch> {
         if self.status.last_status != Some(LastStatus::Exhausted) {
             return None;
         }
@@ -151,7 +152,7 @@ impl Profile {
             .map(|at| at + exhausted_ttl(self.status.last_error_code))
     }
 
-    pub fn availability(&self, now: Epoch) -> Availability {
+    pub(crate) fn availability(&self, now: Epoch) -> Availability {
         if self.auth_type == AuthType::ApiKey && !self.has_token {
             return Availability::NoKey;
         }
@@ -165,11 +166,11 @@ impl Profile {
         }
     }
 
-    pub fn is_available(&self, now: Epoch) -> bool {
+    pub(crate) fn is_available(&self, now: Epoch) -> bool {
         self.availability(now) == Availability::Available
     }
 
-    pub fn display_state(&self, now: Epoch) -> DisplayState {
+    pub(crate) fn display_state(&self, now: Epoch) -> DisplayState {
         match self.availability(now) {
             Availability::NoKey => DisplayState::NoKey,
             Availability::Dead => DisplayState::Dead,
@@ -183,7 +184,7 @@ impl Profile {
 
     /// When the profile can serve again: `now` if available, the cooldown end if cooling,
     /// `None` if it never will on its own (dead, no key).
-    pub fn available_from(&self, now: Epoch) -> Option<Epoch> {
+    pub(crate) fn available_from(&self, now: Epoch) -> Option<Epoch> {
         match self.availability(now) {
             Availability::Available => Some(now),
             Availability::Cooling { until } => Some(until),
@@ -192,18 +193,18 @@ impl Profile {
     }
 
     /// The plan name from the OAuth JWT (`chatgpt_plan_type`), e.g. `prolite`, `team`.
-    pub fn plan(&self) -> Option<&str> {
+    pub(crate) fn plan(&self) -> Option<&str> {
         self.claims.as_ref()?.plan.as_deref()
     }
 
     /// Access-token expiry from the JWT `exp` claim.
-    pub fn token_expires_at(&self) -> Option<Epoch> {
+    pub(crate) fn token_expires_at(&self) -> Option<Epoch> {
         self.claims.as_ref()?.expires_at
     }
 }
 
 /// The earliest time any of `profiles` can serve (`now` if one is available already).
-pub fn next_available_at<'a>(
+pub(crate) fn next_available_at<'a>(
     profiles: impl IntoIterator<Item = &'a Profile>,
     now: Epoch,
 ) -> Option<Epoch> {
@@ -218,7 +219,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// A healthy OAuth profile for tests; adjust fields as needed.
-    pub fn profile(id: &str, priority: i64) -> Profile {
+    pub(crate) fn profile(id: &str, priority: i64) -> Profile {
         Profile {
             provider: "openai-codex".into(),
             position: 1,

@@ -20,7 +20,7 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Strategy::FillFirst => "fill_first",
             Strategy::RoundRobin => "round_robin",
@@ -30,7 +30,7 @@ impl Strategy {
     }
 
     /// Parses a config value the way Hermes does: trimmed, case-insensitive; `None` if unknown.
-    pub fn from_config(text: &str) -> Option<Self> {
+    pub(crate) fn from_config(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
             "fill_first" => Some(Strategy::FillFirst),
             "round_robin" => Some(Strategy::RoundRobin),
@@ -44,7 +44,11 @@ impl Strategy {
 /// Picks one of `candidates` (available profiles, already in priority order) and returns its
 /// index. `round_robin` picks like `fill_first`; moving the pick to the end is the caller's
 /// write. Only `random` draws from `rng`, so other strategies leave its sequence untouched.
-pub fn pick(strategy: Strategy, candidates: &[&Profile], rng: &mut fastrand::Rng) -> Option<usize> {
+pub(crate) fn pick(
+    strategy: Strategy,
+    candidates: &[&Profile],
+    rng: &mut fastrand::Rng,
+) -> Option<usize> {
     if candidates.is_empty() {
         return None;
     }

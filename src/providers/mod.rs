@@ -9,26 +9,26 @@
 //!   (`POST {base}/chat/completions`, SSE), e.g. OpenRouter or a custom endpoint.
 
 mod request;
-pub mod sse;
+pub(crate) mod sse;
 mod stream;
 
-pub use request::{HttpRequest, Prompt, build_request};
-pub use stream::{Chunk, StreamDecoder};
+pub(crate) use request::{HttpRequest, Prompt, build_request};
+pub(crate) use stream::{Chunk, StreamDecoder};
 
 use crate::pool::AuthType;
 
-pub const CODEX_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
-pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
-pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
-pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub(crate) const CODEX_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
+pub(crate) const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+pub(crate) const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
+pub(crate) const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// The OAuth token endpoint of Codex accounts (`--token-url` overrides it).
-pub const CODEX_TOKEN_URL: &str = "https://auth.openai.com/oauth/token";
+pub(crate) const CODEX_TOKEN_URL: &str = "https://auth.openai.com/oauth/token";
 /// The public OAuth client id of the Codex CLI, which Hermes's device-code login uses too.
-pub const CODEX_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
+pub(crate) const CODEX_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 
 /// How rotor names itself to every upstream.
-pub const USER_AGENT: &str = concat!("rotor/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("rotor/", env!("CARGO_PKG_VERSION"));
 
 /// What Codex's Cloudflare front accepts as a first-party client (Hermes pins the same value).
 const CODEX_ORIGINATOR: &str = "codex_cli_rs";
@@ -38,7 +38,7 @@ const ANTHROPIC_OAUTH_BETA: &str = "oauth-2025-04-20";
 
 /// Reasons after which a credential can never be used again, on a 401 from an API or from a
 /// token endpoint (Hermes's terminal auth reasons): the profile is marked dead.
-pub const TERMINAL_AUTH_CODES: &[&str] = &[
+pub(crate) const TERMINAL_AUTH_CODES: &[&str] = &[
     "token_invalidated",
     "token_revoked",
     "invalid_token",
@@ -49,7 +49,7 @@ pub const TERMINAL_AUTH_CODES: &[&str] = &[
 
 /// Words in an auth.json key whose string value is a secret, in any provider's entries or in
 /// the `providers` section: redacted from whatever a server sends back.
-pub const SECRET_KEY_WORDS: &[&str] = &[
+pub(crate) const SECRET_KEY_WORDS: &[&str] = &[
     "token",
     "key",
     "secret",
@@ -59,14 +59,14 @@ pub const SECRET_KEY_WORDS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
+pub(crate) enum Api {
     CodexResponses,
     AnthropicMessages,
     ChatCompletions,
 }
 
 impl Api {
-    pub fn for_provider(provider: &str) -> Api {
+    pub(crate) fn for_provider(provider: &str) -> Api {
         match provider {
             "openai-codex" => Api::CodexResponses,
             "anthropic" => Api::AnthropicMessages,
@@ -76,7 +76,7 @@ impl Api {
 }
 
 /// The base URL used when neither `--base-url` nor the entry's `base_url` gives one.
-pub fn default_base_url(provider: &str) -> Option<&'static str> {
+pub(crate) fn default_base_url(provider: &str) -> Option<&'static str> {
     match provider {
         "openai-codex" => Some(CODEX_BASE_URL),
         "anthropic" => Some(ANTHROPIC_BASE_URL),
@@ -87,7 +87,7 @@ pub fn default_base_url(provider: &str) -> Option<&'static str> {
 }
 
 /// The model used without `--model`, where a sensible one exists.
-pub fn default_model(provider: &str) -> Option<&'static str> {
+pub(crate) fn default_model(provider: &str) -> Option<&'static str> {
     match provider {
         "openai-codex" => Some("gpt-5.5"),
         "anthropic" => Some("claude-sonnet-4-5"),
@@ -98,7 +98,7 @@ pub fn default_model(provider: &str) -> Option<&'static str> {
 
 /// The credential of the profile being attempted.
 #[derive(Clone, Copy)]
-pub struct Credential<'a> {
+pub(crate) struct Credential<'a> {
     pub token: &'a str,
     pub auth_type: AuthType,
     /// `chatgpt_account_id` from the Codex JWT.
@@ -107,7 +107,7 @@ pub struct Credential<'a> {
 
 /// The headers that carry `credential` to `api` (with the API version and client identity they
 /// need), for an inference request and for a probe alike. They hold the secret: never log them.
-pub fn auth_headers(api: Api, credential: Credential<'_>) -> Vec<(&'static str, String)> {
+pub(crate) fn auth_headers(api: Api, credential: Credential<'_>) -> Vec<(&'static str, String)> {
     let bearer = || ("authorization", format!("Bearer {}", credential.token));
     match api {
         Api::CodexResponses => {
@@ -134,7 +134,7 @@ pub fn auth_headers(api: Api, credential: Credential<'_>) -> Vec<(&'static str, 
 }
 
 /// Where a request of `api` goes, from a base URL.
-pub fn inference_url(api: Api, base: &str) -> String {
+pub(crate) fn inference_url(api: Api, base: &str) -> String {
     let base = base.trim_end_matches('/');
     match api {
         Api::CodexResponses => format!("{base}/responses"),
@@ -146,7 +146,7 @@ pub fn inference_url(api: Api, base: &str) -> String {
 
 /// Where a profile of `provider` is probed without spending quota: Codex's usage report
 /// (`<base without /codex>/wham/usage`), else the API's model list.
-pub fn probe_url(provider: &str, base: &str) -> String {
+pub(crate) fn probe_url(provider: &str, base: &str) -> String {
     let base = base.trim_end_matches('/');
     match Api::for_provider(provider) {
         Api::CodexResponses => {
@@ -160,7 +160,7 @@ pub fn probe_url(provider: &str, base: &str) -> String {
 
 /// The HTTP status a failure reported *inside* a 200 stream stands for, so it is classified
 /// like the matching HTTP error (a `usage_limit_reached` event is a 429, an overload a 529).
-pub fn status_for_stream_error(error_type: &str) -> u16 {
+pub(crate) fn status_for_stream_error(error_type: &str) -> u16 {
     let t = error_type.to_ascii_lowercase();
     match t.as_str() {
         "usage_limit_reached"

@@ -10,7 +10,7 @@ const ANTHROPIC_MAX_TOKENS: u32 = 4096;
 
 /// What the user asks.
 #[derive(Debug, Clone)]
-pub struct Prompt {
+pub(crate) struct Prompt {
     pub model: String,
     pub system: Option<String>,
     pub text: String,
@@ -18,7 +18,7 @@ pub struct Prompt {
 
 /// A request ready for the transport.
 #[derive(Debug, Clone)]
-pub struct HttpRequest {
+pub(crate) struct HttpRequest {
     pub url: String,
     /// Header names and values. Contains the secret: never log this.
     pub headers: Vec<(&'static str, String)>,
@@ -26,7 +26,7 @@ pub struct HttpRequest {
 }
 
 /// Builds the streaming request of `api` for one attempt.
-pub fn build_request(
+pub(crate) fn build_request(
     api: Api,
     base_url: &str,
     credential: Credential<'_>,

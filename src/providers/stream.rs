@@ -7,7 +7,7 @@ use super::{Api, status_for_stream_error};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Chunk {
+pub(crate) enum Chunk {
     /// Answer text to show now.
     Text(String),
     /// The answer is complete.
@@ -18,7 +18,7 @@ pub enum Chunk {
 }
 
 #[derive(Debug)]
-pub struct StreamDecoder {
+pub(crate) struct StreamDecoder {
     api: Api,
     parser: SseParser,
     /// Whether the answer text is kept for [`StreamDecoder::response`]; without it, memory stays
@@ -30,7 +30,7 @@ pub struct StreamDecoder {
 }
 
 impl StreamDecoder {
-    pub fn new(api: Api, keep_text: bool) -> Self {
+    pub(crate) fn new(api: Api, keep_text: bool) -> Self {
         StreamDecoder {
             api,
             parser: SseParser::new(),
@@ -41,13 +41,13 @@ impl StreamDecoder {
         }
     }
 
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Chunk> {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Vec<Chunk> {
         let events = self.parser.feed(bytes);
         events.into_iter().filter_map(|e| self.event(e)).collect()
     }
 
     /// The stream ended: interprets an event left without its final blank line.
-    pub fn finish(&mut self) -> Vec<Chunk> {
+    pub(crate) fn finish(&mut self) -> Vec<Chunk> {
         let last = self.parser.finish();
         let mut chunks: Vec<Chunk> = last.into_iter().filter_map(|e| self.event(e)).collect();
         // Chat Completions servers may close after a finish_reason without sending [DONE].
@@ -62,18 +62,20 @@ impl StreamDecoder {
     }
 
     /// Whether the provider said the answer is complete.
-    pub fn is_done(&self) -> bool {
+    #[cfg(test)]
+    fn is_done(&self) -> bool {
         self.done
     }
 
     /// The answer text received so far (empty unless the decoder keeps it).
-    pub fn text(&self) -> &str {
+    #[cfg(test)]
+    fn text(&self) -> &str {
         &self.text
     }
 
     /// The provider's final response object: Codex's `response.completed` response, an OpenAI
     /// `chat.completion`, or an Anthropic `message`, with the full text.
-    pub fn response(&self) -> Value {
+    pub(crate) fn response(&self) -> Value {
         let mut response = self.response.clone();
         match self.api {
             Api::CodexResponses => {}

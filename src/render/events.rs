@@ -40,7 +40,7 @@ impl<W: Write> JsonLines<W> {
     }
 
     /// Writes any serialisable record as one line (for summaries that share the stream).
-    pub fn emit_value<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+    pub(crate) fn emit_value<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, value)?;
         self.out.write_all(b"\n")
     }
@@ -67,7 +67,7 @@ thread_local! {
 /// hand because it is the hot path of `simulate` (PERFORMANCE.md: serde's map serialiser,
 /// escaping every key, makes the whole of a 100,000-request simulation 18 % slower); the
 /// tests hold it to the engine's reference `Serialize`, byte for byte.
-pub fn write_json(event: &Event, out: &mut String) {
+pub(crate) fn write_json(event: &Event, out: &mut String) {
     let mut obj = JsonObject::open(out, event.kind.name());
     match &event.kind {
         EventKind::RequestStart {
@@ -299,7 +299,7 @@ fn json_string(out: &mut String, text: &str) {
 }
 
 /// One readable line per event.
-pub struct Human<W: Write>(pub W);
+pub(crate) struct Human<W: Write>(pub W);
 
 impl<W: Write + Send> Sink for Human<W> {
     fn emit(&mut self, event: &Event, profiles: &[Profile]) -> io::Result<()> {
@@ -309,7 +309,7 @@ impl<W: Write + Send> Sink for Human<W> {
 
 /// `#2 d4e5f6a1… team-a@example.com`: position, short hash and (sanitised) label when the
 /// profile is in `profiles`, else the short hash alone.
-pub fn profile_name(hash: &str, profiles: &[Profile]) -> String {
+pub(crate) fn profile_name(hash: &str, profiles: &[Profile]) -> String {
     let short: String = hash.chars().take(8).collect();
     match profiles.iter().find(|p| p.hash == hash) {
         Some(p) => format!(
@@ -322,7 +322,7 @@ pub fn profile_name(hash: &str, profiles: &[Profile]) -> String {
 }
 
 /// The human rendering of one event, without a trailing newline.
-pub fn human_line(event: &Event, profiles: &[Profile]) -> String {
+pub(crate) fn human_line(event: &Event, profiles: &[Profile]) -> String {
     let clock = rfc3339_ms(event.at);
     let clock = clock.get(11..23).unwrap_or(&clock);
     // A UUID request id is 36 characters; its first 8 tell concurrent requests apart at a glance

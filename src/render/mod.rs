@@ -6,22 +6,22 @@
 //! - [`table`] and [`prometheus`]: that report for a terminal and for node_exporter.
 
 pub mod events;
-pub mod prometheus;
-pub mod report;
-pub mod table;
+pub(crate) mod prometheus;
+pub(crate) mod report;
+pub(crate) mod table;
 
 use serde::Serialize;
 
 /// Whether to color terminal output, decided once from `--color`, `NO_COLOR` and the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Style {
+pub(crate) struct Style {
     pub color: bool,
 }
 
-pub use crate::sanitize::cell as sanitize;
+pub(crate) use crate::sanitize::cell as sanitize;
 
 /// Cuts `text` to at most `max` characters, ending with `…` when cut.
-pub fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
@@ -31,7 +31,7 @@ pub fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Pretty JSON with a trailing newline.
-pub fn json<T: Serialize>(value: &T) -> String {
+pub(crate) fn json<T: Serialize>(value: &T) -> String {
     let mut text =
         serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');

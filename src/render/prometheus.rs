@@ -7,7 +7,7 @@ use crate::pool::DisplayState;
 use std::fmt::Write as _;
 
 /// The Prometheus text exposition format, for node_exporter's textfile collector.
-pub fn pool_prometheus(report: &PoolReport) -> String {
+pub(crate) fn pool_prometheus(report: &PoolReport) -> String {
     let mut out = String::new();
     let mut family = |name: &str, help: &str, samples: &mut dyn Iterator<Item = (String, f64)>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");

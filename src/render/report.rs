@@ -6,14 +6,14 @@ use crate::time::{self, Epoch};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
-pub struct PoolReport {
+pub(crate) struct PoolReport {
     /// The instant availability was evaluated at (`--at`, else now), RFC 3339.
     pub at: String,
     pub providers: Vec<ProviderReport>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ProviderReport {
+pub(crate) struct ProviderReport {
     pub provider: String,
     pub strategy: Strategy,
     pub total: usize,
@@ -28,7 +28,7 @@ pub struct ProviderReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ProfileRow {
+pub(crate) struct ProfileRow {
     pub position: usize,
     pub profile: String,
     pub id: String,
@@ -56,7 +56,7 @@ pub struct ProfileRow {
 
 /// Raw epoch values behind the row's strings, so renderers can show relative times.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct RowTimes {
+pub(crate) struct RowTimes {
     pub cooldown_until: Option<Epoch>,
     pub last_status_at: Option<Epoch>,
     pub token_expires_at: Option<Epoch>,
@@ -64,7 +64,7 @@ pub struct RowTimes {
 
 /// Builds the report of one provider's `profiles` (priority order) at `now`. `rng` is `None`
 /// for `random` without a seed.
-pub fn provider_report(
+pub(crate) fn provider_report(
     provider: &str,
     profiles: &[Profile],
     strategy: Strategy,

@@ -57,7 +57,7 @@ fn last_error(row: &ProfileRow) -> String {
 }
 
 /// The human table of a pool report: a heading line per provider, then one row per profile.
-pub fn pool_table(report: &PoolReport, now: Epoch, style: Style) -> String {
+pub(crate) fn pool_table(report: &PoolReport, now: Epoch, style: Style) -> String {
     let mut out = String::new();
     for (i, provider) in report.providers.iter().enumerate() {
         if i > 0 {

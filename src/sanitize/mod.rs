@@ -12,12 +12,12 @@
 mod redact;
 mod terminal;
 
-pub use redact::{REDACTED, RUN as REDACT_RUN, Redactor, decode};
-pub use terminal::TerminalFilter;
+pub use redact::{RUN as REDACT_RUN, Redactor};
+pub(crate) use terminal::TerminalFilter;
 
 /// A URL as rotor shows it: scheme, host, port and path, without user info, query or
 /// fragment (where tokens hide). Text that is not a URL is shown on one bounded line.
-pub fn display_url(text: &str) -> String {
+pub(crate) fn display_url(text: &str) -> String {
     match url::Url::parse(text.trim()) {
         Ok(mut url) => {
             let _ = url.set_username("");
@@ -33,7 +33,7 @@ pub fn display_url(text: &str) -> String {
 /// Returns `text` on one line with at most `max_chars` characters: escape sequences and other
 /// control or invisible format characters are removed, runs of whitespace become one space,
 /// and a cut is marked with `…` (which counts toward the limit).
-pub fn one_line(text: &str, max_chars: usize) -> String {
+pub(crate) fn one_line(text: &str, max_chars: usize) -> String {
     let mut visible = String::with_capacity(text.len().min(max_chars * 4));
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -50,7 +50,7 @@ pub fn one_line(text: &str, max_chars: usize) -> String {
 
 /// Text for a table cell or heading: escape sequences removed, every other control character
 /// shown as `?`, invisible format characters (bidi overrides, zero-width) removed.
-pub fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

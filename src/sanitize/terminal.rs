@@ -25,17 +25,17 @@ enum State {
 }
 
 #[derive(Debug, Default)]
-pub struct TerminalFilter {
+pub(crate) struct TerminalFilter {
     state: State,
 }
 
 impl TerminalFilter {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         TerminalFilter::default()
     }
 
     /// The printable part of `chunk`.
-    pub fn filter(&mut self, chunk: &str) -> String {
+    pub(crate) fn filter(&mut self, chunk: &str) -> String {
         let mut out = String::with_capacity(chunk.len());
         for c in chunk.chars() {
             self.state = match (self.state, c) {
@@ -63,7 +63,7 @@ impl TerminalFilter {
     }
 
     /// The end of the answer: a pending CR is shown.
-    pub fn finish(&mut self) -> String {
+    pub(crate) fn finish(&mut self) -> String {
         let pending = self.state == State::CarriageReturn;
         self.state = State::Text;
         if pending {

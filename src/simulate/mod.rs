@@ -11,10 +11,8 @@
 
 mod scenario;
 
-pub use scenario::{
-    Body, DEFAULT_LATENCY_S, DEFAULT_START, DEFAULT_TIMEOUT_S, RefreshSpec, RequestSpec, ResetsAt,
-    Response, Scenario, Script, ScriptEnd,
-};
+pub use scenario::Scenario;
+use scenario::{RefreshSpec, Response, Script, ScriptEnd};
 
 use crate::drive::{Ports, Sink, drive, now_or_never};
 use crate::engine::{
@@ -30,10 +28,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The scenario `rotor simulate` runs without an argument.
-pub const BUILTIN_SCENARIO: &str = include_str!("builtin.json");
+pub(crate) const BUILTIN_SCENARIO: &str = include_str!("builtin.json");
 
 /// Parses the built-in scenario.
-pub fn builtin(real_now: Epoch) -> Result<Scenario> {
+pub(crate) fn builtin(real_now: Epoch) -> Result<Scenario> {
     Scenario::parse(
         Path::new("<built-in scenario>"),
         BUILTIN_SCENARIO.as_bytes(),
@@ -43,7 +41,7 @@ pub fn builtin(real_now: Epoch) -> Result<Scenario> {
 
 /// What a simulation leaves behind.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Report {
+pub(crate) struct Report {
     pub ends: Vec<RequestEnd>,
     /// The pool after every request, in priority order.
     pub profiles: Vec<Profile>,
@@ -54,7 +52,7 @@ pub struct Report {
 
 impl Report {
     /// The last request's end: a simulation exits as its last request would with `call`.
-    pub fn last_end(&self) -> Option<&RequestEnd> {
+    pub(crate) fn last_end(&self) -> Option<&RequestEnd> {
         self.ends.last()
     }
 }
@@ -62,7 +60,7 @@ impl Report {
 /// The provider as a script: each profile answers from its own list, in order, across the
 /// whole scenario.
 #[derive(Debug)]
-pub struct ScriptedTransport<'a> {
+pub(crate) struct ScriptedTransport<'a> {
     scripts: &'a HashMap<String, Script>,
     redactor: &'a Redactor,
     responses_used: HashMap<&'a str, usize>,
@@ -73,7 +71,7 @@ pub struct ScriptedTransport<'a> {
 }
 
 impl<'a> ScriptedTransport<'a> {
-    pub fn new(scripts: &'a HashMap<String, Script>, redactor: &'a Redactor) -> Self {
+    pub(crate) fn new(scripts: &'a HashMap<String, Script>, redactor: &'a Redactor) -> Self {
         ScriptedTransport {
             scripts,
             redactor,
@@ -85,7 +83,8 @@ impl<'a> ScriptedTransport<'a> {
 
     /// The next scripted response of `profile_id`, or what its script says once it has run
     /// out (success unless `repeat_last`). Profiles without a script always succeed.
-    pub fn next_response(&mut self, profile_id: &str) -> Response {
+    #[cfg(test)]
+    fn next_response(&mut self, profile_id: &str) -> Response {
         self.next(profile_id).clone()
     }
 
@@ -108,7 +107,7 @@ impl<'a> ScriptedTransport<'a> {
     }
 
     /// Sends an attempt at `sent_at`: the classified outcome and the virtual time it arrives.
-    pub fn attempt(&mut self, profile_id: &str, sent_at: Epoch) -> (Outcome, Epoch) {
+    pub(crate) fn attempt(&mut self, profile_id: &str, sent_at: Epoch) -> (Outcome, Epoch) {
         let redactor = self.redactor;
         let response = self.next(profile_id);
         let arrived = sent_at + response.latency();
@@ -133,7 +132,7 @@ impl<'a> ScriptedTransport<'a> {
     }
 
     /// The next scripted refresh result of `profile_id`; `refreshed` once the list runs out.
-    pub fn refresh(&mut self, profile_id: &str) -> RefreshResult {
+    pub(crate) fn refresh(&mut self, profile_id: &str) -> RefreshResult {
         let spec = match self.scripts.get_key_value(profile_id) {
             Some((id, script)) => {
                 let used = self.refreshes_used.entry(id.as_str()).or_default();
@@ -192,7 +191,7 @@ impl Ports for ScriptedPorts<'_> {
 }
 
 /// Runs every request of `scenario` with `seed`, reporting events to `sink` as they happen.
-pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report> {
+pub(crate) fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report> {
     let mut pool = scenario.profiles.clone();
     let mut ports = ScriptedPorts {
         transport: ScriptedTransport::new(&scenario.scripts, &scenario.redactor),
@@ -237,6 +236,7 @@ fn request_seed(seed: u64, index: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use super::scenario::{Body, DEFAULT_START};
     use super::*;
     use crate::engine::RequestOutcome;
     use crate::engine::events::{Event, EventKind};

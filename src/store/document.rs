@@ -58,7 +58,7 @@ impl Document {
 
     /// Things worth telling the operator that do not stop rotor: no pool at all, an
     /// `auth_type` Hermes does not know.
-    pub fn warnings(&self) -> &[String] {
+    pub(crate) fn warnings(&self) -> &[String] {
         &self.warnings
     }
 
@@ -93,7 +93,7 @@ impl Document {
 
     /// Every secret and email address of the document, wherever it is (every provider's
     /// pool, the `providers` section), ready to be redacted from text a server sends back.
-    pub fn redactor(&self) -> Redactor {
+    pub(crate) fn redactor(&self) -> Redactor {
         let mut redactor = Redactor::new();
         for (key, value) in &self.root {
             collect_secrets(key, value, &mut redactor);
@@ -101,7 +101,7 @@ impl Document {
         redactor
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -125,14 +125,14 @@ impl Document {
     }
 
     /// Provider names of `credential_pool`, in file order.
-    pub fn providers(&self) -> Vec<&str> {
+    pub(crate) fn providers(&self) -> Vec<&str> {
         self.pool()
             .map(|p| p.keys().map(String::as_str).collect())
             .unwrap_or_default()
     }
 
     /// The top-level `active_provider`, when it is a string.
-    pub fn active_provider(&self) -> Option<&str> {
+    pub(crate) fn active_provider(&self) -> Option<&str> {
         self.root.get("active_provider")?.as_str()
     }
 
@@ -153,14 +153,14 @@ impl Document {
 
     /// The stored access token of an entry. Secrets never enter a `Profile`; drivers that need
     /// one ask here, just before use.
-    pub fn access_token(&self, provider: &str, id: &str) -> Option<&str> {
+    pub(crate) fn access_token(&self, provider: &str, id: &str) -> Option<&str> {
         self.entry(provider, id)?
             .get("access_token")?
             .as_str()
             .filter(|t| !t.is_empty())
     }
 
-    pub fn refresh_token(&self, provider: &str, id: &str) -> Option<&str> {
+    pub(crate) fn refresh_token(&self, provider: &str, id: &str) -> Option<&str> {
         self.entry(provider, id)?
             .get("refresh_token")?
             .as_str()
@@ -227,7 +227,7 @@ impl Document {
     }
 
     /// One provider's pool, as a target of status changes.
-    pub fn pool_mut<'a>(&'a mut self, provider: &'a str) -> PoolMut<'a> {
+    pub(crate) fn pool_mut<'a>(&'a mut self, provider: &'a str) -> PoolMut<'a> {
         PoolMut {
             doc: self,
             provider,
@@ -236,7 +236,7 @@ impl Document {
 
     /// Moves entry `id` to the end of its provider's pool and renumbers priorities 0..n-1 in
     /// priority order, as Hermes's round_robin does after a pick.
-    pub fn move_to_end(&mut self, provider: &str, id: &str) -> Result<()> {
+    pub(crate) fn move_to_end(&mut self, provider: &str, id: &str) -> Result<()> {
         let mut order: Vec<String> = self
             .profiles(provider)
             .unwrap_or_default()
@@ -252,7 +252,7 @@ impl Document {
     }
 
     /// Whether a patch changed anything since parsing.
-    pub fn is_changed(&self) -> bool {
+    pub(crate) fn is_changed(&self) -> bool {
         self.changed
     }
 
@@ -374,7 +374,7 @@ impl Document {
 
 /// One provider's entries of a [`Document`], written by [`crate::engine::apply`] as Hermes
 /// writes the same state.
-pub struct PoolMut<'a> {
+pub(crate) struct PoolMut<'a> {
     doc: &'a mut Document,
     provider: &'a str,
 }
@@ -422,16 +422,9 @@ fn collect_secrets(key: &str, value: &Value, redactor: &mut Redactor) {
         }
         Value::String(text) => {
             let key = key.to_ascii_lowercase();
-            let secret = [
-                "token",
-                "key",
-                "secret",
-                "password",
-                "authorization",
-                "cookie",
-            ]
-            .iter()
-            .any(|word| key.contains(word))
+            let secret = crate::providers::SECRET_KEY_WORDS
+                .iter()
+                .any(|word| key.contains(word))
                 && key != "auth_type";
             if secret {
                 redactor.secret(text);

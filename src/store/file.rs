@@ -17,7 +17,7 @@ use std::path::Path;
 /// Which file was read, and how it was owned: the write keeps owner, group and mode, and
 /// replaces only this very file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub dev: u64,
     pub ino: u64,
     pub uid: u32,
@@ -26,7 +26,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn of(meta: &Metadata) -> Self {
+    pub(crate) fn of(meta: &Metadata) -> Self {
         Identity {
             dev: meta.dev(),
             ino: meta.ino(),
@@ -36,13 +36,13 @@ impl Identity {
         }
     }
 
-    pub fn same_file(&self, meta: &Metadata) -> bool {
+    pub(crate) fn same_file(&self, meta: &Metadata) -> bool {
         self.dev == meta.dev() && self.ino == meta.ino()
     }
 }
 
 /// What kind of file `meta` is, for an error message.
-pub fn kind(meta: &Metadata) -> &'static str {
+pub(crate) fn kind(meta: &Metadata) -> &'static str {
     let t = meta.file_type();
     if t.is_dir() {
         "a directory"
@@ -69,7 +69,7 @@ fn not_regular(meta: &Metadata) -> io::Error {
 }
 
 /// Fails unless `path` (following symlinks) is a regular file. Never opens it.
-pub fn check_regular(path: &Path) -> io::Result<Metadata> {
+pub(crate) fn check_regular(path: &Path) -> io::Result<Metadata> {
     let meta = std::fs::metadata(path)?;
     if meta.is_file() {
         Ok(meta)
@@ -80,7 +80,7 @@ pub fn check_regular(path: &Path) -> io::Result<Metadata> {
 
 /// Opens `path` for reading if it is a regular file, without blocking on a FIFO; with
 /// `no_follow`, a symlink is refused instead of followed.
-pub fn open_regular(path: &Path, no_follow: bool) -> io::Result<(File, Metadata)> {
+pub(crate) fn open_regular(path: &Path, no_follow: bool) -> io::Result<(File, Metadata)> {
     if !no_follow {
         check_regular(path)?;
     }
@@ -102,7 +102,7 @@ pub fn open_regular(path: &Path, no_follow: bool) -> io::Result<(File, Metadata)
 
 /// `O_NOFOLLOW` on a symlink fails with ELOOP, whose text ("too many levels of symbolic
 /// links") would mislead: say what happened.
-pub fn symlink_refused(error: io::Error, path: &Path) -> io::Error {
+pub(crate) fn symlink_refused(error: io::Error, path: &Path) -> io::Error {
     if error.raw_os_error() == Some(libc::ELOOP) {
         let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
         if is_link {

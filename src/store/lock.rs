@@ -25,13 +25,13 @@ const POLL: Duration = Duration::from_millis(50);
 const ANNOUNCE_AFTER: Duration = Duration::from_secs(1);
 
 /// The lock file that goes with an auth.json: `auth.json` → `auth.lock`.
-pub fn lock_path_for(auth_file: &Path) -> PathBuf {
+pub(crate) fn lock_path_for(auth_file: &Path) -> PathBuf {
     auth_file.with_extension("lock")
 }
 
 /// Held while rotor reads, changes and writes auth.json. Dropping it releases the lock.
 #[derive(Debug)]
-pub struct LockGuard {
+pub(crate) struct LockGuard {
     file: File,
 }
 
@@ -45,7 +45,7 @@ impl Drop for LockGuard {
 
 /// Takes the exclusive lock on `lock_path`, waiting up to `timeout`. `announce` is called once
 /// if the wait lasts longer than a second.
-pub fn acquire(
+pub(crate) fn acquire(
     lock_path: &Path,
     timeout: Duration,
     announce: impl FnOnce(&Path),

@@ -7,13 +7,11 @@
 mod document;
 mod file;
 mod lock;
-pub mod patch;
+pub(crate) mod patch;
 mod write;
 
-pub use document::{Document, PoolMut};
-pub use file::check_regular;
-pub use lock::lock_path_for;
-pub use write::to_hermes_json;
+pub use document::Document;
+pub(crate) use lock::lock_path_for;
 
 use crate::engine::{Applied, Change, apply};
 use crate::error::{Error, Result};
@@ -26,12 +24,12 @@ use std::time::{Duration, SystemTime};
 
 /// Where auth.json is when no `--auth-file` (or `ROTOR_AUTH_FILE`) says: `$HERMES_HOME/auth.json`,
 /// else `~/.hermes/auth.json`.
-pub fn default_auth_file() -> PathBuf {
+pub(crate) fn default_auth_file() -> PathBuf {
     hermes_home().join("auth.json")
 }
 
 /// `$HERMES_HOME`, else `~/.hermes`.
-pub fn hermes_home() -> PathBuf {
+pub(crate) fn hermes_home() -> PathBuf {
     if let Some(home) = std::env::var_os("HERMES_HOME").filter(|h| !h.is_empty()) {
         return PathBuf::from(home);
     }
@@ -44,10 +42,10 @@ pub fn hermes_home() -> PathBuf {
 /// The largest auth.json rotor reads, and so the largest it writes. Real ones are a few
 /// kilobytes; a file far larger is not one (or is an attack on memory), and is refused like any
 /// other invalid file.
-pub const MAX_AUTH_FILE_BYTES: u64 = 16 << 20;
+pub(crate) const MAX_AUTH_FILE_BYTES: u64 = 16 << 20;
 
 /// Called once when a lock wait passes a second, with the lock's path: the store never prints.
-pub type WaitNotice = Arc<dyn Fn(&Path) + Send + Sync>;
+pub(crate) type WaitNotice = Arc<dyn Fn(&Path) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct AuthStore {
@@ -75,22 +73,18 @@ impl AuthStore {
     }
 
     /// Calls `notice` when waiting for the lock lasts longer than a second.
-    pub fn with_wait_notice(mut self, notice: WaitNotice) -> Self {
+    pub(crate) fn with_wait_notice(mut self, notice: WaitNotice) -> Self {
         self.on_wait = Some(notice);
         self
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
-    }
-
-    pub fn lock_timeout(&self) -> Duration {
-        self.lock_timeout
     }
 
     /// Reads and validates auth.json without locking: a snapshot for reporting. The atomic
     /// writes of Hermes and rotor mean a reader always sees one whole version of the file.
-    pub fn load(&self) -> Result<Document> {
+    pub(crate) fn load(&self) -> Result<Document> {
         read_document(&self.path, &self.path, false).map(|(doc, _)| doc)
     }
 
@@ -100,7 +94,7 @@ impl AuthStore {
     /// auth.json must be a regular file before the lock is taken (a FIFO would hang rotor
     /// while it holds the lock); under the lock, a symlinked auth.json is resolved once, and
     /// that one file is what is read and what the write replaces.
-    pub fn lock(&self) -> Result<Locked> {
+    pub(crate) fn lock(&self) -> Result<Locked> {
         file::check_regular(&self.path).map_err(|source| Error::Read {
             path: self.path.clone(),
             source,
@@ -167,7 +161,7 @@ fn too_large() -> std::io::Error {
 /// auth.json while rotor holds `auth.lock`. The lock is released when this is dropped. It owns
 /// what it needs, so it can move to a blocking thread and back.
 #[derive(Debug)]
-pub struct Locked {
+pub(crate) struct Locked {
     store: AuthStore,
     /// auth.json with every symlink resolved, once, under the lock.
     real: PathBuf,
@@ -178,7 +172,7 @@ pub struct Locked {
 
 impl Locked {
     /// Re-reads the file: what is on disk now, not what was read before the lock.
-    pub fn read(&self) -> Result<Document> {
+    pub(crate) fn read(&self) -> Result<Document> {
         let (doc, identity) = read_document(&self.store.path, &self.real, true)?;
         self.read.set(Some(identity));
         Ok(doc)
@@ -187,7 +181,7 @@ impl Locked {
     /// Writes `doc` if it was changed (stamping `version` and `updated_at`); else does nothing.
     /// The new file keeps the old one's owner, group and mode, and replaces it only if it is
     /// still the file that was read.
-    pub fn write(&self, doc: &mut Document) -> Result<()> {
+    pub(crate) fn write(&self, doc: &mut Document) -> Result<()> {
         if !doc.is_changed() {
             return Ok(());
         }
@@ -215,7 +209,7 @@ impl Locked {
 /// Where status changes are made durable: auth.json through [`AuthStore`] today, a store
 /// shared by several hosts next. Writes block (a lock, a file, fsyncs): async drivers make them
 /// off their workers.
-pub trait StatusStore: Send + Sync {
+pub(crate) trait StatusStore: Send + Sync {
     /// Applies `changes` to `provider`'s entries as one locked read-modify-write of what is on
     /// disk now; what each change did, in order.
     fn write(&self, provider: &str, changes: &[Change]) -> Result<Vec<Applied>>;
@@ -239,7 +233,7 @@ impl AuthStore {
     /// Decides status changes from the file as it is under the lock (`decide` sees the fresh
     /// document: an operator's selector is resolved there), and applies them, each to its
     /// provider, in the same locked write. What each change did comes back in order.
-    pub fn decide_and_write<T>(
+    pub(crate) fn decide_and_write<T>(
         &self,
         decide: impl FnOnce(&Document) -> Result<(T, Vec<(String, Change)>)>,
     ) -> Result<(T, Vec<Applied>)> {

@@ -5,14 +5,14 @@ use crate::engine::effect::Extra;
 use crate::pool::{LastStatus, Status};
 use serde_json::Value;
 
-pub type Fields = Vec<(&'static str, Value)>;
+pub(crate) type Fields = Vec<(&'static str, Value)>;
 
 fn opt_str(text: Option<&str>) -> Value {
     text.map_or(Value::Null, Value::from)
 }
 
 /// The fields of `status` (and `extra`) in the order Hermes writes them.
-pub fn fields(status: &Status, extra: Extra) -> Fields {
+pub(crate) fn fields(status: &Status, extra: Extra) -> Fields {
     let last_status = match &status.last_status {
         None => Value::Null,
         Some(LastStatus::Ok) => Value::from("ok"),

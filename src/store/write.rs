@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 const STALE_AFTER: Duration = Duration::from_secs(600);
 
 /// Serialises `root` (a `Value`, or the top-level map itself) as Hermes would write it.
-pub fn to_hermes_json<T: serde::Serialize + ?Sized>(root: &T) -> Vec<u8> {
+pub(crate) fn to_hermes_json<T: serde::Serialize + ?Sized>(root: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(4096);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiPretty::default());
     // Serialising a Value into a Vec cannot fail: no I/O errors, no non-string keys.
@@ -93,7 +93,7 @@ impl Formatter for AsciiPretty {
 /// Replaces `target` (a resolved path: no symlink) with `bytes` atomically and durably, if it
 /// is still the file `read` describes. On error the old file is untouched and no temp file
 /// remains.
-pub fn write_atomic(target: &Path, bytes: &[u8], read: Identity) -> io::Result<()> {
+pub(crate) fn write_atomic(target: &Path, bytes: &[u8], read: Identity) -> io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let dir = parent_dir(target);
     let name = file_name(target);
@@ -135,7 +135,7 @@ pub fn write_atomic(target: &Path, bytes: &[u8], read: Identity) -> io::Result<(
 /// Removes temp files of earlier writers that crashed (`auth.json.tmp.*`, `.auth_*.tmp`) once
 /// they are older than ten minutes. Called with the lock held, so no live writer owns them.
 /// Failures are ignored: a leftover file is harmless, and sweeping must never block a write.
-pub fn sweep_stale_temp_files(target: &Path, now: SystemTime) {
+pub(crate) fn sweep_stale_temp_files(target: &Path, now: SystemTime) {
     let dir = parent_dir(target);
     let name = file_name(target);
     let stem = target

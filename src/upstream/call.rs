@@ -26,7 +26,7 @@ use std::time::Duration;
 
 /// Everything one call needs besides the store and the transport.
 #[derive(Debug, Clone)]
-pub struct CallPlan {
+pub(crate) struct CallPlan {
     pub request_id: String,
     pub provider: String,
     pub prompt: Prompt,
@@ -42,7 +42,7 @@ pub struct CallPlan {
 }
 
 /// Where the answer goes as it streams in.
-pub trait AnswerSink: Send {
+pub(crate) trait AnswerSink: Send {
     /// A piece of the answer text.
     fn text(&mut self, text: &str);
     /// The attempt that printed text is over (finished or broken): the answer ends here, before
@@ -52,14 +52,14 @@ pub trait AnswerSink: Send {
 
 /// How the call ended, with the answer when there is one.
 #[derive(Debug)]
-pub struct CallResult {
+pub(crate) struct CallResult {
     pub end: RequestEnd,
     /// The provider's final response object (on success).
     pub response: Option<Value>,
 }
 
 /// Runs one request through the engine. `answer` receives answer text as it streams in.
-pub async fn call(
+pub(crate) async fn call(
     store: &AuthStore,
     transport: &Transport,
     plan: &CallPlan,
@@ -108,7 +108,7 @@ pub async fn call(
 
 /// The outside world of `call`: the wall clock, tokio's timer, HTTP, the token endpoint and
 /// auth.json.
-pub struct CallPorts<'a> {
+pub(crate) struct CallPorts<'a> {
     store: AuthStore,
     transport: &'a Transport,
     plan: &'a CallPlan,

@@ -24,7 +24,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// How one attempt ended.
 #[derive(Debug)]
-pub enum AttemptResult {
+pub(crate) enum AttemptResult {
     /// The provider finished the answer.
     Completed { response: Value },
     /// A non-2xx answer.
@@ -48,14 +48,14 @@ pub enum AttemptResult {
 }
 
 #[derive(Debug, Clone)]
-pub struct Transport {
+pub(crate) struct Transport {
     client: reqwest::Client,
 }
 
 impl Transport {
     /// `timeout` bounds each silence of an attempt: connecting, waiting for the answer to start,
     /// and the gap between two chunks of the stream. A long answer that keeps streaming is fine.
-    pub fn new(timeout: Duration) -> Result<Self, String> {
+    pub(crate) fn new(timeout: Duration) -> Result<Self, String> {
         // rotor ships ring as its only TLS crypto provider; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
@@ -73,14 +73,14 @@ impl Transport {
         Ok(Transport { client })
     }
 
-    pub fn client(&self) -> &reqwest::Client {
+    pub(crate) fn client(&self) -> &reqwest::Client {
         &self.client
     }
 
     /// Sends `request` and reads the answer as `api` streams it, calling `on_text` for every
     /// text delta as soon as it arrives. At most `limits.max_output` bytes of text are taken;
     /// past that the attempt fails (after output).
-    pub async fn attempt(
+    pub(crate) async fn attempt(
         &self,
         api: Api,
         request: &HttpRequest,
@@ -166,7 +166,7 @@ impl Transport {
 
 /// Bounds of one attempt's answer.
 #[derive(Debug, Clone, Copy)]
-pub struct AttemptLimits {
+pub(crate) struct AttemptLimits {
     /// Most bytes of answer text taken (`--max-output`).
     pub max_output: u64,
     /// Whether the text is also kept to build the final response object (`--format json`);
@@ -257,7 +257,7 @@ impl ServerCertVerifier for LazyPlatformVerifier {
 }
 
 /// Reads at most [`MAX_ERROR_BODY`] bytes of a body; a body that fails half-way keeps what came.
-pub async fn read_bounded(response: &mut reqwest::Response) -> String {
+pub(crate) async fn read_bounded(response: &mut reqwest::Response) -> String {
     let mut body = Vec::new();
     while let Ok(Some(bytes)) = response.chunk().await {
         body.extend_from_slice(&bytes);
@@ -287,7 +287,7 @@ fn transport_failure(error: &reqwest::Error, output_started: bool, url: &str) ->
 
 /// reqwest's message plus its causes ("error sending request: connection refused"), without
 /// the URL, which may carry a query string an operator did not mean to log.
-pub fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     if let Some(url) = error.url() {
         text = text.replace(&format!(" for url ({url})"), "");
@@ -307,7 +307,7 @@ pub fn describe(error: &reqwest::Error) -> String {
 
 /// Checks a URL rotor is about to send a credential to: it must be `https`, or `http` to a
 /// loopback address (a local proxy, a test server). The error says why, for the operator.
-pub fn check_credential_url(text: &str) -> Result<reqwest::Url, String> {
+pub(crate) fn check_credential_url(text: &str) -> Result<reqwest::Url, String> {
     let url = reqwest::Url::parse(text.trim()).map_err(|e| {
         format!(
             "`{}` is not a URL ({e})",
@@ -345,7 +345,7 @@ fn is_loopback(host: url::Host<&str>) -> bool {
 
 /// Response headers as owned (name, value) pairs for the classifier; values that are not UTF-8
 /// are read lossily (they only matter when they are a Retry-After or similar).
-pub fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+pub(crate) fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(n, v)| {

@@ -6,16 +6,16 @@
 //! - [`refresh`]: OAuth token refresh, single-flight across processes;
 //! - [`probe`]: `profiles probe`'s requests and verdicts.
 
-pub mod call;
-pub mod http;
-pub mod probe;
-pub mod refresh;
+pub(crate) mod call;
+pub(crate) mod http;
+pub(crate) mod probe;
+pub(crate) mod refresh;
 
 use crate::error::{Error, Result};
 
 /// Runs `work` (a file or lock operation) on tokio's blocking pool: no async worker ever waits
 /// on a lock or a disk.
-pub async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(work)

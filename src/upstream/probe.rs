@@ -25,7 +25,7 @@ use std::time::Duration;
 /// What the probe found for one profile.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The provider accepts the credential and reports quota left.
     Healthy,
     /// Out of quota until `until`.
@@ -41,7 +41,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Verdict::Healthy => "healthy",
             Verdict::Exhausted => "exhausted",
@@ -54,7 +54,7 @@ impl Verdict {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProbeResult {
+pub(crate) struct ProbeResult {
     pub verdict: Verdict,
     /// HTTP status of the (last) probe request.
     pub status: Option<u16>,
@@ -80,7 +80,7 @@ fn opt_ts<S: serde::Serializer>(at: &Option<Epoch>, s: S) -> Result<S::Ok, S::Er
 
 /// Where and how to probe.
 #[derive(Debug, Clone)]
-pub struct ProbeSettings {
+pub(crate) struct ProbeSettings {
     pub base_url: Option<String>,
     pub timeout: Duration,
     /// `--max-cooldown`: the longest cooldown a probe stores.
@@ -101,10 +101,10 @@ impl ProbeResult {
 }
 
 /// What one probe request got: status, headers and (bounded) body, or why nothing came.
-pub type Answer = Result<(u16, Vec<(String, String)>, String), String>;
+pub(crate) type Answer = Result<(u16, Vec<(String, String)>, String), String>;
 
 /// Sends one probe request for `profile` with `token`.
-pub async fn send(
+pub(crate) async fn send(
     client: &reqwest::Client,
     settings: &ProbeSettings,
     profile: &Profile,
@@ -151,7 +151,7 @@ pub async fn send(
 
 /// Judges one probe answer for `profile` at `now`: the verdict, and the change to store. Text
 /// kept from the answer goes through `redactor`, like everything a server says.
-pub fn judge(
+pub(crate) fn judge(
     profile: &Profile,
     answer: Answer,
     now: Epoch,
@@ -321,7 +321,7 @@ fn clear_if_cooling(profile: &Profile, now: Epoch) -> Option<Effect> {
 
 /// Whether a profile is worth probing: dead ones need a re-login, keyless ones have nothing
 /// to send.
-pub fn skip_reason(profile: &Profile) -> Option<&'static str> {
+pub(crate) fn skip_reason(profile: &Profile) -> Option<&'static str> {
     if profile.status.last_status == Some(LastStatus::Dead) {
         Some("dead: only a re-login revives it")
     } else if !profile.has_token {
@@ -332,7 +332,7 @@ pub fn skip_reason(profile: &Profile) -> Option<&'static str> {
 }
 
 /// Whether a failed probe should be retried once after a token refresh.
-pub fn wants_refresh(profile: &Profile, status: Option<u16>, now: Epoch) -> bool {
+pub(crate) fn wants_refresh(profile: &Profile, status: Option<u16>, now: Epoch) -> bool {
     let expiring = profile
         .token_expires_at()
         .is_some_and(|exp| exp <= now + crate::engine::REFRESH_SKEW_S);
@@ -342,7 +342,7 @@ pub fn wants_refresh(profile: &Profile, status: Option<u16>, now: Epoch) -> bool
 }
 
 /// The verdict a refresh failure leads to.
-pub fn refresh_failed(
+pub(crate) fn refresh_failed(
     profile: &Profile,
     result: &RefreshResult,
     now: Epoch,

@@ -22,7 +22,7 @@ const REFRESH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What to refresh.
 #[derive(Debug, Clone, Copy)]
-pub struct RefreshTarget<'a> {
+pub(crate) struct RefreshTarget<'a> {
     pub provider: &'a str,
     pub id: &'a str,
     /// The refresh token this process read before it decided to refresh.
@@ -33,7 +33,7 @@ pub struct RefreshTarget<'a> {
 /// Refreshes (or adopts) the token pair of one profile. Store errors (lock timeout, a file
 /// that became invalid) are returned as errors; token-endpoint failures as
 /// [`RefreshResult::Failed`].
-pub async fn refresh(
+pub(crate) async fn refresh(
     store: &AuthStore,
     client: &reqwest::Client,
     target: RefreshTarget<'_>,

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the project root");
-    match rotor::docs::run(&rotor::cli::Cli::command(), root, check) {
+    match rotor::cli::docs::run(&rotor::cli::Cli::command(), root, check) {
         Ok(()) if check => {
             println!("completions/ and man/ match the CLI");
             ExitCode::SUCCESS

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 /// The longest server message kept in events and in `last_error_message`.
 pub const MESSAGE_MAX_CHARS: usize = 200;
 /// The longest error code or type kept (`error_type`, `last_error_reason`).
-pub const CODE_MAX_CHARS: usize = 64;
+pub(crate) const CODE_MAX_CHARS: usize = 64;
 
 /// What kind of failure an attempt met; decides retry, cooldown and rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -44,7 +44,7 @@ pub enum Class {
 }
 
 impl Class {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Class::RateLimit => "rate_limit",
             Class::Throttled => "throttled",
@@ -71,7 +71,7 @@ pub enum ResetSource {
 }
 
 impl ResetSource {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ResetSource::ResetsAt => "resets_at",
             ResetSource::ResetsIn => "resets_in",
@@ -91,7 +91,7 @@ pub struct ResetHint {
 
 impl ResetHint {
     /// Seconds from `now` until the hinted time, never negative.
-    pub fn seconds_from(&self, now: Epoch) -> f64 {
+    pub(crate) fn seconds_from(&self, now: Epoch) -> f64 {
         (self.at - now).max(0.0)
     }
 }
@@ -114,7 +114,7 @@ pub struct Failure {
 impl Failure {
     /// Marks the failure as happening after output reached the user (e.g. an error event in
     /// the middle of an SSE stream), which makes the engine end the request without retry.
-    pub fn after_output(mut self) -> Self {
+    pub(crate) fn after_output(mut self) -> Self {
         self.output_started = true;
         self
     }
@@ -142,7 +142,7 @@ pub enum TransportFailure {
 /// Classifies a transport failure. `output_started` says whether any of the answer had already
 /// been written out; such a failure ends the request (no replay). `detail` says what happened
 /// (the URL and the cause chain); it is cleaned like any text from outside.
-pub fn classify_transport(
+pub(crate) fn classify_transport(
     kind: TransportFailure,
     output_started: bool,
     detail: Option<&str>,

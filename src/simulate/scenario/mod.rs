@@ -11,7 +11,9 @@
 mod fields;
 mod script;
 
-pub use script::{Body, RefreshSpec, ResetsAt, Response, Script, ScriptEnd};
+#[cfg(test)]
+pub(crate) use script::Body;
+pub(crate) use script::{RefreshSpec, Response, Script, ScriptEnd};
 
 use crate::engine::Policy;
 use crate::error::{Error, Result};
@@ -32,33 +34,33 @@ use std::path::{Path, PathBuf};
 
 /// Where the virtual clock starts unless the scenario says otherwise: 2026-11-28T04:00:00Z, the
 /// era of the Hermes fixtures, so traces are the same on every day they run.
-pub const DEFAULT_START: Epoch = 1_795_838_400.0;
+pub(crate) const DEFAULT_START: Epoch = 1_795_838_400.0;
 /// How long a scripted response takes unless it says otherwise.
-pub const DEFAULT_LATENCY_S: f64 = 0.1;
+pub(crate) const DEFAULT_LATENCY_S: f64 = 0.1;
 /// How long a scripted timeout takes unless it says otherwise.
-pub const DEFAULT_TIMEOUT_S: f64 = 30.0;
+pub(crate) const DEFAULT_TIMEOUT_S: f64 = 30.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     /// The file it came from (`<built-in>` for the default one), for messages.
-    pub source: PathBuf,
-    pub description: Option<String>,
-    pub provider: String,
-    pub policy: Policy,
-    pub seed: Option<u64>,
-    pub start: Epoch,
+    pub(crate) source: PathBuf,
+    pub(crate) description: Option<String>,
+    pub(crate) provider: String,
+    pub(crate) policy: Policy,
+    pub(crate) seed: Option<u64>,
+    pub(crate) start: Epoch,
     /// Profiles in priority order.
-    pub profiles: Vec<Profile>,
-    pub requests: Vec<RequestSpec>,
+    pub(crate) profiles: Vec<Profile>,
+    pub(crate) requests: Vec<RequestSpec>,
     /// Scripts by profile id.
-    pub scripts: HashMap<String, Script>,
+    pub(crate) scripts: HashMap<String, Script>,
     /// The secrets and emails of the pool: scripted error bodies are cleaned as a real
     /// server's would be.
-    pub redactor: Redactor,
+    pub(crate) redactor: Redactor,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct RequestSpec {
+pub(crate) struct RequestSpec {
     pub id: String,
     /// Seconds after the start of the clock.
     pub at: f64,
@@ -269,7 +271,7 @@ impl<'de> Deserialize<'de> for TopObject {
 impl Scenario {
     /// Parses a scenario. `path` names it in errors and anchors a relative `auth_file`;
     /// `real_now` only serves a `start` written as `now` or relative to it.
-    pub fn parse(path: &Path, bytes: &[u8], real_now: Epoch) -> Result<Scenario> {
+    pub(crate) fn parse(path: &Path, bytes: &[u8], real_now: Epoch) -> Result<Scenario> {
         let mut reader = serde_json::Deserializer::from_slice(bytes);
         let TopObject(file) =
             serde_path_to_error::deserialize(&mut reader).map_err(|e| fields::error(path, e))?;

@@ -14,7 +14,7 @@ use std::fmt;
 
 /// What a profile answers, in order, over the whole scenario.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Script {
+pub(crate) struct Script {
     pub responses: Vec<Response>,
     pub then: ScriptEnd,
     /// Results of the token refreshes the engine asks for; `refreshed` once they run out.
@@ -23,7 +23,7 @@ pub struct Script {
 
 /// What a profile answers once its script has run out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ScriptEnd {
+pub(crate) enum ScriptEnd {
     /// Every later attempt succeeds.
     #[default]
     Success,
@@ -43,7 +43,7 @@ impl Named for ScriptEnd {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefreshSpec {
+pub(crate) enum RefreshSpec {
     Refreshed,
     Adopted,
     /// A passing failure (network, 5xx at the token endpoint).
@@ -66,7 +66,7 @@ impl Named for RefreshSpec {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Response {
+pub(crate) enum Response {
     Http {
         status: u16,
         headers: Vec<(String, String)>,
@@ -81,7 +81,7 @@ pub enum Response {
 }
 
 impl Response {
-    pub fn success() -> Self {
+    pub(crate) fn success() -> Self {
         Response::http(200, Body::Raw(String::new()))
     }
 
@@ -107,7 +107,7 @@ impl Response {
         }
     }
 
-    pub fn latency(&self) -> f64 {
+    pub(crate) fn latency(&self) -> f64 {
         match self {
             Response::Http { latency, .. } | Response::Transport { latency, .. } => *latency,
         }
@@ -115,7 +115,7 @@ impl Response {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Body {
+pub(crate) enum Body {
     /// Sent as written.
     Raw(String),
     /// An OpenAI/Codex-style `{"error": {...}}` body built from these fields.
@@ -128,7 +128,7 @@ pub enum Body {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum ResetsAt {
+pub(crate) enum ResetsAt {
     /// A value put in the body as written (epoch seconds or ms, ISO text).
     Literal(Value),
     /// `+DURATION`: this long after the response, as epoch seconds.
@@ -137,7 +137,7 @@ pub enum ResetsAt {
 
 impl Body {
     /// The body text at virtual time `now`.
-    pub fn render(&self, now: Epoch) -> String {
+    pub(crate) fn render(&self, now: Epoch) -> String {
         match self {
             Body::Raw(text) => text.clone(),
             Body::Error {
@@ -172,13 +172,13 @@ impl Body {
 }
 
 /// The shorthands a response may be written as.
-pub const SHORTHANDS: &str = "ok, usage_limit, throttled, unavailable, timeout, connect_error, \
+pub(crate) const SHORTHANDS: &str = "ok, usage_limit, throttled, unavailable, timeout, connect_error, \
                               connection_reset, stream_cut, stream_cut_after_output";
 
 /// The keys of a response object: an HTTP answer's, then a transport failure's (the order of
 /// [`ResponseObject`]'s fields, which an unknown key's error lists).
 #[cfg(test)]
-pub const HTTP_KEYS: &[&str] = &[
+pub(crate) const HTTP_KEYS: &[&str] = &[
     "status",
     "error_type",
     "message",
