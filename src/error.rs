@@ -1,6 +1,6 @@
 //! The one error type of rotor and the one place where exit codes are chosen.
 //!
-//! Every failure a user can meet maps to exactly one exit code of the contract (DESIGN §7), so a
+//! Every failure a user can meet maps to exactly one exit code of the contract (docs/exit-codes.md), so a
 //! script can branch on `$?` without parsing text. Messages are lowercase fragments; `main` prints
 //! them as `rotor: <message>` followed by their cause chain.
 

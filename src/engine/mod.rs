@@ -1,4 +1,4 @@
-//! The rotation engine: classification and the per-request state machine (DESIGN §1, §5).
+//! The rotation engine: classification and the per-request state machine (docs/engine.md).
 //!
 //! Pure: no I/O, no clock, no async, no printing, no exit codes. A driver feeds it the pool
 //! snapshot, the policy, the time and each attempt's [`Outcome`]; every call answers with a
@@ -42,7 +42,7 @@ pub(crate) struct EngineError {
 /// How long before its JWT `exp` an OAuth access token is refreshed instead of used.
 pub(crate) const REFRESH_SKEW_S: f64 = 120.0;
 
-/// The knobs of one request (DESIGN §4 `call` flags).
+/// The knobs of one request (the README `call` flags).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub strategy: Strategy,

@@ -1,4 +1,4 @@
-//! Engine tests: the contract cases of issue 3, one test per rule of DESIGN §5, and property
+//! Engine tests: the contract cases of issue 3, one test per rule of docs/engine.md, and property
 //! tests over random pools, strategies and outcome scripts.
 
 #![allow(clippy::unwrap_used)]
@@ -1076,7 +1076,7 @@ mod properties {
             let cap = case.policy.max_profiles.map_or(eligible, |m| m.min(eligible));
             prop_assert!(entered.len() <= cap);
 
-            // Every request ends in an outcome of DESIGN §7, reported once, last.
+            // Every request ends in an outcome of docs/exit-codes.md, reported once, last.
             prop_assert!([0, 3, 4, 5].contains(&crate::error::exit_code_of(run.end.outcome)));
             prop_assert_eq!(run.kinds("request_end").len(), 1);
             prop_assert_eq!(run.events.last().map(|e| e.kind.name()), Some("request_end"));

@@ -1,4 +1,4 @@
-//! OAuth token refresh for Codex profiles, single-flight across processes (DESIGN §5).
+//! OAuth token refresh for Codex profiles, single-flight across processes (docs/engine.md).
 //!
 //! Refresh tokens are single-use: if two processes both spent the same one, the second would
 //! get `refresh_token_reused` and the account would be marked dead. So a refresh happens only

@@ -1,4 +1,4 @@
-//! Concurrent writers (DESIGN §2): many rotor processes, and Hermes itself (a Python process
+//! Concurrent writers (docs/locking-and-writes.md): many rotor processes, and Hermes itself (a Python process
 //! locking `auth.lock` exactly as Hermes does), doing read-modify-write cycles on one auth.json
 //! at the same time. Every update must survive: counts are exact at the end.
 //!

@@ -1,4 +1,4 @@
-//! Crash safety (DESIGN §2): rotor killed with SIGKILL at random points while it rewrites
+//! Crash safety (docs/locking-and-writes.md): rotor killed with SIGKILL at random points while it rewrites
 //! auth.json. After every kill the file parses and is either the old state or the new one,
 //! never a mix or a torn file; temp files a killed writer leaves are swept by a later write once
 //! they are older than ten minutes (and not before).

@@ -1,4 +1,4 @@
-//! Writes that cannot complete (DESIGN §2, §7): a full filesystem, a file size limit, a read-only
+//! Writes that cannot complete (docs/locking-and-writes.md, docs/exit-codes.md): a full filesystem, a file size limit, a read-only
 //! directory or filesystem, a directory that vanishes while rotor waits for the lock. Each time:
 //! a clear error naming the file, exit code 7, auth.json byte-identical, no temp file left.
 //!

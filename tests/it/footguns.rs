@@ -1,5 +1,5 @@
-//! Inputs an attacker (or a tired operator) can hand rotor, and what it does with each (DESIGN
-//! §2, §5, §7): a FIFO, directory or device where auth.json should be, a symlinked lock, a
+//! Inputs an attacker (or a tired operator) can hand rotor, and what it does with each
+//! (docs/locking-and-writes.md, docs/security.md, docs/exit-codes.md): a FIFO, directory or device where auth.json should be, a symlinked lock, a
 //! symlink swapped while rotor writes, a trace file that is auth.json, absurd numbers in flags,
 //! a closed or broken stderr, cooldowns that would read back as another time, a write that
 //! would outgrow the read limit. Each is refused with a clear error and the right exit code,

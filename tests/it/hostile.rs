@@ -1,4 +1,4 @@
-//! Malformed and adversarial auth.json files (DESIGN §2 "invalid input is never overwritten"):
+//! Malformed and adversarial auth.json files (docs/locking-and-writes.md "invalid input is never overwritten"):
 //! each gives a clear one-line error naming the file, exit code 7, no panic, and leaves the file
 //! byte-identical with no temp file beside it. And a symlinked auth.json is written through.
 

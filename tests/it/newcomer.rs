@@ -1,4 +1,4 @@
-//! The errors a new user meets first, and what they say (DESIGN §7): a dead port names the URL
+//! The errors a new user meets first, and what they say (docs/exit-codes.md): a dead port names the URL
 //! and the cause, a malformed `--base-url` is a usage error rather than a retried outage, an
 //! auth.json without a pool or with an unknown `auth_type` says so, and `-v` names every file.
 

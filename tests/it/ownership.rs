@@ -1,4 +1,4 @@
-//! Root on a service user's files (DESIGN §2 "other users' files"): operators run the gateway as
+//! Root on a service user's files (docs/locking-and-writes.md "other users' files"): operators run the gateway as
 //! a service user and `sudo rotor …` as root. A write by root keeps auth.json's owner, group and
 //! mode, a lock file root creates belongs to the directory's owner, and the service user can
 //! still read auth.json and take the lock afterwards. Whatever the umask, a file rotor writes

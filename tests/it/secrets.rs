@@ -1,4 +1,4 @@
-//! Secrets never leave through output (DESIGN §6): no access or refresh token, API key or email
+//! Secrets never leave through output (docs/events.md): no access or refresh token, API key or email
 //! address in any JSON event, trace file, error message, stored `last_error_*` field or panic
 //! output.
 //!

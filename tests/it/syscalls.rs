@@ -1,4 +1,4 @@
-//! The system calls of one update, seen with strace (DESIGN §2): take the lock, write a temp
+//! The system calls of one update, seen with strace (docs/locking-and-writes.md): take the lock, write a temp
 //! file, fsync it, rename it over auth.json, fsync the directory, release the lock; auth.json
 //! itself is never opened for writing, truncated or written in place. Skipped, with a message,
 //! where strace is missing or cannot trace.

@@ -1,4 +1,4 @@
-//! The classification table of DESIGN §5, in one place: what one attempt's result (HTTP status,
+//! The classification table of docs/engine.md, in one place: what one attempt's result (HTTP status,
 //! headers, body, or a transport failure) means for the request and for the profile.
 //!
 //! Everything a provider tells about its reset time is read here too, in a fixed order of trust:
