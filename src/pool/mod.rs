@@ -114,7 +114,7 @@ pub(crate) enum Availability {
 /// What `profiles list` shows in its state column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum DisplayState {
+pub enum DisplayState {
     Ok,
     Cooling,
     /// Was exhausted, cooldown is over: available again.
@@ -166,11 +166,11 @@ impl Profile {
         }
     }
 
-    pub(crate) fn is_available(&self, now: Epoch) -> bool {
+    pub fn is_available(&self, now: Epoch) -> bool {
         self.availability(now) == Availability::Available
     }
 
-    pub(crate) fn display_state(&self, now: Epoch) -> DisplayState {
+    pub fn display_state(&self, now: Epoch) -> DisplayState {
         match self.availability(now) {
             Availability::NoKey => DisplayState::NoKey,
             Availability::Dead => DisplayState::Dead,

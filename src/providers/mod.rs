@@ -9,11 +9,11 @@
 //!   (`POST {base}/chat/completions`, SSE), e.g. OpenRouter or a custom endpoint.
 
 mod request;
-pub(crate) mod sse;
+pub mod sse;
 mod stream;
 
 pub(crate) use request::{HttpRequest, Prompt, build_request};
-pub(crate) use stream::{Chunk, StreamDecoder};
+pub use stream::{Chunk, StreamDecoder};
 
 use crate::pool::AuthType;
 
@@ -59,14 +59,14 @@ pub(crate) const SECRET_KEY_WORDS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Api {
+pub enum Api {
     CodexResponses,
     AnthropicMessages,
     ChatCompletions,
 }
 
 impl Api {
-    pub(crate) fn for_provider(provider: &str) -> Api {
+    pub fn for_provider(provider: &str) -> Api {
         match provider {
             "openai-codex" => Api::CodexResponses,
             "anthropic" => Api::AnthropicMessages,
@@ -76,7 +76,7 @@ impl Api {
 }
 
 /// The base URL used when neither `--base-url` nor the entry's `base_url` gives one.
-pub(crate) fn default_base_url(provider: &str) -> Option<&'static str> {
+pub fn default_base_url(provider: &str) -> Option<&'static str> {
     match provider {
         "openai-codex" => Some(CODEX_BASE_URL),
         "anthropic" => Some(ANTHROPIC_BASE_URL),
@@ -87,7 +87,7 @@ pub(crate) fn default_base_url(provider: &str) -> Option<&'static str> {
 }
 
 /// The model used without `--model`, where a sensible one exists.
-pub(crate) fn default_model(provider: &str) -> Option<&'static str> {
+pub fn default_model(provider: &str) -> Option<&'static str> {
     match provider {
         "openai-codex" => Some("gpt-5.5"),
         "anthropic" => Some("claude-sonnet-4-5"),
@@ -98,7 +98,7 @@ pub(crate) fn default_model(provider: &str) -> Option<&'static str> {
 
 /// The credential of the profile being attempted.
 #[derive(Clone, Copy)]
-pub(crate) struct Credential<'a> {
+pub struct Credential<'a> {
     pub token: &'a str,
     pub auth_type: AuthType,
     /// `chatgpt_account_id` from the Codex JWT.
@@ -107,7 +107,7 @@ pub(crate) struct Credential<'a> {
 
 /// The headers that carry `credential` to `api` (with the API version and client identity they
 /// need), for an inference request and for a probe alike. They hold the secret: never log them.
-pub(crate) fn auth_headers(api: Api, credential: Credential<'_>) -> Vec<(&'static str, String)> {
+pub fn auth_headers(api: Api, credential: Credential<'_>) -> Vec<(&'static str, String)> {
     let bearer = || ("authorization", format!("Bearer {}", credential.token));
     match api {
         Api::CodexResponses => {
@@ -134,7 +134,7 @@ pub(crate) fn auth_headers(api: Api, credential: Credential<'_>) -> Vec<(&'stati
 }
 
 /// Where a request of `api` goes, from a base URL.
-pub(crate) fn inference_url(api: Api, base: &str) -> String {
+pub fn inference_url(api: Api, base: &str) -> String {
     let base = base.trim_end_matches('/');
     match api {
         Api::CodexResponses => format!("{base}/responses"),
@@ -146,7 +146,7 @@ pub(crate) fn inference_url(api: Api, base: &str) -> String {
 
 /// Where a profile of `provider` is probed without spending quota: Codex's usage report
 /// (`<base without /codex>/wham/usage`), else the API's model list.
-pub(crate) fn probe_url(provider: &str, base: &str) -> String {
+pub fn probe_url(provider: &str, base: &str) -> String {
     let base = base.trim_end_matches('/');
     match Api::for_provider(provider) {
         Api::CodexResponses => {
@@ -160,7 +160,7 @@ pub(crate) fn probe_url(provider: &str, base: &str) -> String {
 
 /// The HTTP status a failure reported *inside* a 200 stream stands for, so it is classified
 /// like the matching HTTP error (a `usage_limit_reached` event is a 429, an overload a 529).
-pub(crate) fn status_for_stream_error(error_type: &str) -> u16 {
+pub fn status_for_stream_error(error_type: &str) -> u16 {
     let t = error_type.to_ascii_lowercase();
     match t.as_str() {
         "usage_limit_reached"

@@ -7,13 +7,13 @@
 /// One dispatched event: its `event:` name (empty when none was given) and its `data:` lines
 /// joined with `\n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SseEvent {
+pub struct SseEvent {
     pub event: String,
     pub data: String,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct SseParser {
+pub struct SseParser {
     /// Bytes of an incomplete line.
     pending: Vec<u8>,
     event: String,
@@ -30,12 +30,12 @@ pub(crate) struct SseParser {
 const MAX_LINE: usize = 8 * 1024 * 1024;
 
 impl SseParser {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         SseParser::default()
     }
 
     /// Feeds a chunk and returns the events it completed.
-    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
         let mut events = Vec::new();
         self.pending.extend_from_slice(chunk);
         let mut start = 0;
@@ -69,7 +69,7 @@ impl SseParser {
 
     /// Ends the stream: a final event without its blank line is dispatched, as the standard
     /// says it must not be; rotor still returns it so a truncated stream can be diagnosed.
-    pub(crate) fn finish(&mut self) -> Option<SseEvent> {
+    pub fn finish(&mut self) -> Option<SseEvent> {
         if !self.pending.is_empty() {
             let line = String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned();
             if let Some(event) = self.line(&line) {

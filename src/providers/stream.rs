@@ -7,7 +7,7 @@ use super::{Api, status_for_stream_error};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Chunk {
+pub enum Chunk {
     /// Answer text to show now.
     Text(String),
     /// The answer is complete.
@@ -18,7 +18,7 @@ pub(crate) enum Chunk {
 }
 
 #[derive(Debug)]
-pub(crate) struct StreamDecoder {
+pub struct StreamDecoder {
     api: Api,
     parser: SseParser,
     /// Whether the answer text is kept for [`StreamDecoder::response`]; without it, memory stays
@@ -30,7 +30,7 @@ pub(crate) struct StreamDecoder {
 }
 
 impl StreamDecoder {
-    pub(crate) fn new(api: Api, keep_text: bool) -> Self {
+    pub fn new(api: Api, keep_text: bool) -> Self {
         StreamDecoder {
             api,
             parser: SseParser::new(),
@@ -41,13 +41,13 @@ impl StreamDecoder {
         }
     }
 
-    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Vec<Chunk> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Chunk> {
         let events = self.parser.feed(bytes);
         events.into_iter().filter_map(|e| self.event(e)).collect()
     }
 
     /// The stream ended: interprets an event left without its final blank line.
-    pub(crate) fn finish(&mut self) -> Vec<Chunk> {
+    pub fn finish(&mut self) -> Vec<Chunk> {
         let last = self.parser.finish();
         let mut chunks: Vec<Chunk> = last.into_iter().filter_map(|e| self.event(e)).collect();
         // Chat Completions servers may close after a finish_reason without sending [DONE].
@@ -68,14 +68,13 @@ impl StreamDecoder {
     }
 
     /// The answer text received so far (empty unless the decoder keeps it).
-    #[cfg(test)]
-    fn text(&self) -> &str {
+    pub fn text(&self) -> &str {
         &self.text
     }
 
     /// The provider's final response object: Codex's `response.completed` response, an OpenAI
     /// `chat.completion`, or an Anthropic `message`, with the full text.
-    pub(crate) fn response(&self) -> Value {
+    pub fn response(&self) -> Value {
         let mut response = self.response.clone();
         match self.api {
             Api::CodexResponses => {}

@@ -50,7 +50,7 @@ impl Redactor {
     }
 
     /// Adds a secret (token, key). Empty and very short values are ignored.
-    pub(crate) fn secret(&mut self, secret: &str) {
+    pub fn secret(&mut self, secret: &str) {
         let secret = secret.trim();
         let chars: Vec<char> = secret.chars().collect();
         if chars.len() < MIN_SECRET || self.knows(&chars) {
@@ -74,7 +74,7 @@ impl Redactor {
     }
 
     /// Adds an email address of the pool.
-    pub(crate) fn email(&mut self, email: &str) {
+    pub fn email(&mut self, email: &str) {
         let email = email.trim().to_lowercase();
         if email.len() >= 3 && !self.emails.contains(&email) {
             self.emails.push(email);
@@ -92,12 +92,12 @@ impl Redactor {
 
     /// Decodes `text`, redacts every secret and email address, and returns it on one line of at
     /// most `max_chars` characters (the cut marked with `…`).
-    pub(crate) fn clean(&self, text: &str, max_chars: usize) -> String {
+    pub fn clean(&self, text: &str, max_chars: usize) -> String {
         super::squeeze(&self.redact(text), max_chars)
     }
 
     /// Decodes `text` and redacts it, keeping its length and lines.
-    pub(crate) fn redact(&self, text: &str) -> String {
+    pub fn redact(&self, text: &str) -> String {
         let decoded = decode(text);
         let without_secrets = self.redact_secrets(&decoded);
         scrub_emails(&without_secrets, &self.emails)
@@ -188,7 +188,7 @@ impl Redactor {
 /// Undoes the encodings an echo may come in, and removes whatever is invisible: JSON string
 /// escapes, URL percent-encoding, terminal escape sequences, control characters (whitespace
 /// ones become spaces) and zero-width or bidi format characters.
-pub(crate) fn decode(text: &str) -> String {
+pub fn decode(text: &str) -> String {
     let mut current = strip_invisible(text);
     for _ in 0..DECODE_ROUNDS {
         let next = strip_invisible(&percent_decode(&json_unescape(&current)));

@@ -11,8 +11,8 @@
 
 mod scenario;
 
-pub use scenario::Scenario;
 use scenario::{RefreshSpec, Response, Script, ScriptEnd};
+pub use scenario::{RequestSpec, Scenario};
 
 use crate::drive::{Ports, Sink, drive, now_or_never};
 use crate::engine::{
@@ -41,7 +41,7 @@ pub(crate) fn builtin(real_now: Epoch) -> Result<Scenario> {
 
 /// What a simulation leaves behind.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Report {
+pub struct Report {
     pub ends: Vec<RequestEnd>,
     /// The pool after every request, in priority order.
     pub profiles: Vec<Profile>,
@@ -191,7 +191,7 @@ impl Ports for ScriptedPorts<'_> {
 }
 
 /// Runs every request of `scenario` with `seed`, reporting events to `sink` as they happen.
-pub(crate) fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report> {
+pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report> {
     let mut pool = scenario.profiles.clone();
     let mut ports = ScriptedPorts {
         transport: ScriptedTransport::new(&scenario.scripts, &scenario.redactor),

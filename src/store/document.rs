@@ -125,7 +125,7 @@ impl Document {
     }
 
     /// Provider names of `credential_pool`, in file order.
-    pub(crate) fn providers(&self) -> Vec<&str> {
+    pub fn providers(&self) -> Vec<&str> {
         self.pool()
             .map(|p| p.keys().map(String::as_str).collect())
             .unwrap_or_default()
@@ -153,7 +153,7 @@ impl Document {
 
     /// The stored access token of an entry. Secrets never enter a `Profile`; drivers that need
     /// one ask here, just before use.
-    pub(crate) fn access_token(&self, provider: &str, id: &str) -> Option<&str> {
+    pub fn access_token(&self, provider: &str, id: &str) -> Option<&str> {
         self.entry(provider, id)?
             .get("access_token")?
             .as_str()

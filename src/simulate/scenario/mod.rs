@@ -51,7 +51,7 @@ pub struct Scenario {
     pub(crate) start: Epoch,
     /// Profiles in priority order.
     pub(crate) profiles: Vec<Profile>,
-    pub(crate) requests: Vec<RequestSpec>,
+    pub requests: Vec<RequestSpec>,
     /// Scripts by profile id.
     pub(crate) scripts: HashMap<String, Script>,
     /// The secrets and emails of the pool: scripted error bodies are cleaned as a real
@@ -60,7 +60,7 @@ pub struct Scenario {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct RequestSpec {
+pub struct RequestSpec {
     pub id: String,
     /// Seconds after the start of the clock.
     pub at: f64,
@@ -271,7 +271,7 @@ impl<'de> Deserialize<'de> for TopObject {
 impl Scenario {
     /// Parses a scenario. `path` names it in errors and anchors a relative `auth_file`;
     /// `real_now` only serves a `start` written as `now` or relative to it.
-    pub(crate) fn parse(path: &Path, bytes: &[u8], real_now: Epoch) -> Result<Scenario> {
+    pub fn parse(path: &Path, bytes: &[u8], real_now: Epoch) -> Result<Scenario> {
         let mut reader = serde_json::Deserializer::from_slice(bytes);
         let TopObject(file) =
             serde_path_to_error::deserialize(&mut reader).map_err(|e| fields::error(path, e))?;
