@@ -14,7 +14,9 @@
 //! ```
 //!
 //! Effects are persisted before the step's events are reported, so a trace line never claims a
-//! state the store does not hold yet. The future of [`drive`] is `Send` when the ports' are, so
+//! state the store does not hold yet. Before each decision the engine takes the shared pool's
+//! news ([`Ports::pool_news`]), so a request served beside others never starts an attempt on a
+//! profile another one has just cooled. The future of [`drive`] is `Send` when the ports' are, so
 //! a multi-threaded server can run many requests at once.
 
 use crate::engine::events::Event;
@@ -26,6 +28,7 @@ use crate::pool::Profile;
 use crate::time::Epoch;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 /// Where events go. `profiles` is the pool as the engine sees it after the step's effects, for
@@ -68,6 +71,13 @@ pub trait Ports: Send {
     /// Makes the state changes of one step durable (auth.json, a shared store) before its
     /// events are reported.
     fn persist(&mut self, effects: &[Effect]) -> impl Future<Output = Result<()>> + Send;
+
+    /// The pool as a store shared by many requests holds it now, when it changed since this
+    /// request last asked (`serve`: other requests' cooldowns, an operator's clear, a refreshed
+    /// token); `None` when nothing changed or the driver serves one request alone.
+    fn pool_news(&mut self) -> Option<Arc<Vec<Profile>>> {
+        None
+    }
 }
 
 /// A driver loop that never ends is a bug in the engine's budgets; this bounds it anyway.
@@ -79,6 +89,7 @@ pub async fn drive<P: Ports>(
     ports: &mut P,
     sink: &mut dyn Sink,
 ) -> Result<RequestEnd> {
+    sync(engine, ports);
     let mut step = engine.start(ports.now())?;
     for _ in 0..MAX_STEPS {
         if !step.effects.is_empty() {
@@ -92,14 +103,17 @@ pub async fn drive<P: Ports>(
             Action::Finish(end) => return Ok(end),
             Action::Wait { seconds } => {
                 ports.sleep(seconds).await;
+                sync(engine, ports);
                 engine.on_waited(ports.now())?
             }
             Action::Refresh(profile) => {
                 let result = ports.refresh(&profile).await?;
+                sync(engine, ports);
                 engine.on_refresh(result, ports.now())?
             }
             Action::Attempt(plan) => {
                 let outcome = ports.attempt(&plan, engine.deadline()).await?;
+                sync(engine, ports);
                 engine.on_outcome(outcome, ports.now())?
             }
         };
@@ -107,6 +121,13 @@ pub async fn drive<P: Ports>(
     Err(Error::Internal(format!(
         "engine: the request did not finish within {MAX_STEPS} steps"
     )))
+}
+
+/// Gives the engine the shared pool's news, if any, before its next decision.
+fn sync<P: Ports>(engine: &mut Engine, ports: &mut P) {
+    if let Some(pool) = ports.pool_news() {
+        engine.resync(&pool);
+    }
 }
 
 /// Runs `future` to its end on the spot, for drivers whose ports never wait on anything

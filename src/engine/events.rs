@@ -60,7 +60,7 @@ pub enum EventKind {
     ProfileRotation {
         from_profile: String,
         to_profile: String,
-        reason: Class,
+        reason: RotationReason,
         attempt: usize,
         max: usize,
         remaining_profiles: usize,
@@ -90,6 +90,31 @@ impl EventKind {
             EventKind::TokenRefresh { .. } => "token_refresh",
             EventKind::RequestEnd { .. } => "request_end",
         }
+    }
+}
+
+/// Why a request left a profile (`reason` of `profile_rotation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationReason {
+    /// The profile failed this request: the class of the failure.
+    Failure(Class),
+    /// The profile became unusable while this request waited to retry it: another request
+    /// (of the same `rotor serve`) or another process cooled it, marked it dead or removed it.
+    Unavailable,
+}
+
+impl RotationReason {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RotationReason::Failure(class) => class.as_str(),
+            RotationReason::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl From<Class> for RotationReason {
+    fn from(class: Class) -> Self {
+        RotationReason::Failure(class)
     }
 }
 

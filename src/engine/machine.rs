@@ -2,7 +2,7 @@
 
 use super::classify::{Class, Failure, Outcome, ResetHint};
 use super::effect::{Effect, Guard, apply};
-use super::events::{Event, EventKind, RefreshOutcome};
+use super::events::{Event, EventKind, RefreshOutcome, RotationReason};
 use super::{
     Action, AttemptPlan, EngineError, Policy, ProfileRef, REFRESH_SKEW_S, RefreshResult,
     RequestEnd, RequestOutcome, Step,
@@ -164,6 +164,17 @@ impl Engine {
         &self.profiles
     }
 
+    /// Takes the pool as it is now in a store shared with other requests (`rotor serve`), so
+    /// what they learned — a cooldown, a dead mark, a success, a new token — decides this
+    /// request's next choice. The driver persisted this request's own effects into that store
+    /// before, so they are part of it. A profile chosen earlier that is no longer available is
+    /// left before its next attempt (rotation reason `unavailable`).
+    pub(crate) fn resync(&mut self, profiles: &[Profile]) {
+        self.profiles.clear();
+        self.profiles.extend_from_slice(profiles);
+        self.profiles.sort_by_key(|p| p.priority);
+    }
+
     /// Gives the pool snapshot back, with this request's effects applied, in priority order: a
     /// driver that lent its in-memory pool (`simulate`) takes it back without a copy.
     pub(crate) fn into_profiles(self) -> Vec<Profile> {
@@ -259,7 +270,7 @@ impl Engine {
                     failure.reset,
                     failure.class,
                 );
-                self.rotate(now, Some(failure.class), &mut out)
+                self.rotate(now, Some(failure.class.into()), &mut out)
             }
             Decision::Dead => {
                 let reason = failure
@@ -276,7 +287,7 @@ impl Engine {
                         message: failure.message.clone(),
                     },
                 );
-                self.rotate(now, Some(failure.class), &mut out)
+                self.rotate(now, Some(failure.class.into()), &mut out)
             }
             Decision::Finish(outcome) => self.finish(now, outcome, &mut out),
         };
@@ -334,7 +345,7 @@ impl Engine {
                     message,
                 };
                 self.effect(&mut out, effect);
-                self.rotate(now, Some(Class::AuthDead), &mut out)
+                self.rotate(now, Some(Class::AuthDead.into()), &mut out)
             }
             RefreshResult::Failed { dead: false, .. } => {
                 let expired = self
@@ -355,7 +366,7 @@ impl Engine {
                             .unwrap_or_else(|| "refresh_failed".into());
                         let message = last.and_then(|f| f.message.clone());
                         self.mark_cooldown(&mut out, now, code, reason, message, None, Class::Auth);
-                        self.rotate(now, Some(Class::Auth), &mut out)
+                        self.rotate(now, Some(Class::Auth.into()), &mut out)
                     }
                 }
             }
@@ -474,9 +485,9 @@ impl Engine {
         self.emit(out, now, kind);
     }
 
-    /// Moves to the next profile (`from` is the class that made the current one fail; `None`
-    /// at the start), or ends the request when none is left.
-    fn rotate(&mut self, now: Epoch, from: Option<Class>, out: &mut Out) -> Action {
+    /// Moves to the next profile (`from` is why the current one is left; `None` at the start),
+    /// or ends the request when none is left.
+    fn rotate(&mut self, now: Epoch, from: Option<RotationReason>, out: &mut Out) -> Action {
         // Past the deadline nothing more is attempted, so announcing a rotation would name a
         // profile the request never reached.
         if self.deadline().is_some_and(|deadline| now >= deadline) {
@@ -540,6 +551,11 @@ impl Engine {
     fn before_attempt(&mut self, now: Epoch, out: &mut Out) -> Action {
         if self.deadline().is_some_and(|deadline| now >= deadline) {
             return self.finish(now, RequestOutcome::UpstreamUnavailable, out);
+        }
+        if self.current.is_some() && !self.current_profile().is_some_and(|p| p.is_available(now)) {
+            // Cooled, marked dead or removed by another request or process (see
+            // [`Engine::resync`]) since this request chose it: no attempt starts on it.
+            return self.rotate(now, Some(RotationReason::Unavailable), out);
         }
         let needs_refresh = self.current_profile().is_some_and(|p| {
             p.auth_type == AuthType::Oauth

@@ -9,7 +9,7 @@ use crate::drive::{Ports, Sink, now_or_never};
 use crate::pool::tests::profile;
 use crate::pool::{AuthType, LastStatus, Profile, TokenClaims, profile_hash};
 use crate::sanitize::Redactor;
-use events::EventKind;
+use events::{EventKind, RotationReason};
 
 const T0: Epoch = 1_795_838_400.0; // 2026-11-28T04:00:00Z
 const LATENCY: f64 = 0.1;
@@ -79,6 +79,11 @@ struct TestPorts<R, F> {
     respond: R,
     refresh: F,
     shadow: Option<Vec<Profile>>,
+    /// Plays a store shared with other requests: the shadow pool is this request's news at
+    /// every step.
+    share: bool,
+    /// Another request or process, changing the shared pool while this one sleeps.
+    meanwhile: Option<Interference>,
     max_wait: f64,
     effects: Vec<Effect>,
     attempts: Vec<AttemptPlan>,
@@ -93,6 +98,8 @@ impl<R, F> TestPorts<R, F> {
             respond,
             refresh,
             shadow: None,
+            share: false,
+            meanwhile: None,
             max_wait: f64::INFINITY,
             effects: vec![],
             attempts: vec![],
@@ -118,6 +125,9 @@ where
         );
         self.waits.push(seconds);
         self.now += seconds;
+        if let (Some(change), Some(shadow)) = (&mut self.meanwhile, &mut self.shadow) {
+            change(shadow, self.now);
+        }
     }
 
     async fn attempt(
@@ -155,7 +165,15 @@ where
         self.effects.extend_from_slice(effects);
         Ok(())
     }
+
+    fn pool_news(&mut self) -> Option<std::sync::Arc<Vec<Profile>>> {
+        let shadow = self.shadow.as_ref().filter(|_| self.share)?;
+        Some(std::sync::Arc::new(shadow.clone()))
+    }
 }
+
+/// A change another request makes to the shared pool, at the time given.
+type Interference = Box<dyn FnMut(&mut Vec<Profile>, Epoch) + Send>;
 
 /// Every event, in order.
 struct Collect(Vec<Event>);
@@ -205,6 +223,112 @@ fn engine(profiles: Vec<Profile>, policy: Policy) -> Engine {
     Engine::new("req-1", "openai-codex", profiles, policy, 7)
 }
 
+// ---- A pool shared with other requests (`serve`) ------------------------------------------
+
+/// A request sharing its pool: the shadow is the shared store, changed by `meanwhile` while
+/// the request sleeps.
+fn drive_shared(
+    engine: &mut Engine,
+    pool: Vec<Profile>,
+    respond: impl FnMut(&AttemptPlan, Epoch) -> Outcome + Send,
+    meanwhile: Interference,
+) -> Run {
+    let mut ports = TestPorts::new(T0, respond, never_refresh);
+    ports.shadow = Some(pool);
+    ports.share = true;
+    ports.meanwhile = Some(meanwhile);
+    run_with(engine, &mut ports)
+}
+
+fn cool(pool: &mut Vec<Profile>, id: &str, at: Epoch) {
+    let effect = Effect::cooldown(
+        id.into(),
+        at,
+        Some(429),
+        "usage_limit_reached".into(),
+        None,
+        None,
+        1e9,
+    );
+    apply(&effect, &Guard::Always, pool);
+}
+
+#[test]
+fn a_profile_cooled_by_another_request_during_a_backoff_is_left_before_its_retry() {
+    let mut e = engine(pool(3), Policy::default());
+    let run = drive_shared(
+        &mut e,
+        pool(3),
+        |plan, now| match plan.profile.id.as_str() {
+            "p0" => response(503, "busy", now),
+            _ => Outcome::Success,
+        },
+        Box::new(|pool, now| cool(pool, "p0", now)),
+    );
+    // The retry on p0 never starts: the shared pool says it is cooling.
+    assert_eq!(run.attempted(), ["p0", "p1"]);
+    assert_eq!(
+        run.kinds("profile_rotation"),
+        [&EventKind::ProfileRotation {
+            from_profile: hash(0),
+            to_profile: hash(1),
+            reason: events::RotationReason::Unavailable,
+            attempt: 2,
+            max: 3,
+            remaining_profiles: 1,
+        }]
+    );
+    // This request learned nothing about p0 that would cool it: the cooldown is the other's.
+    assert!(
+        run.effects
+            .iter()
+            .all(|e| !matches!(e, Effect::MarkExhausted { .. }))
+    );
+    assert_eq!(run.end.outcome, RequestOutcome::Success);
+}
+
+#[test]
+fn a_profile_killed_elsewhere_is_left_and_the_pool_can_run_out_that_way() {
+    let mut e = engine(pool(2), Policy::default());
+    let run = drive_shared(
+        &mut e,
+        pool(2),
+        |_, now| response(503, "busy", now),
+        Box::new(|pool, now| {
+            for id in ["p0", "p1"] {
+                let dead = Effect::MarkDead {
+                    profile_id: id.into(),
+                    at: now,
+                    code: Some(401),
+                    reason: "token_revoked".into(),
+                    message: None,
+                };
+                apply(&dead, &Guard::Always, pool);
+            }
+        }),
+    );
+    assert_eq!(run.attempted(), ["p0"]);
+    assert_eq!(run.end.outcome, RequestOutcome::PoolExhausted);
+    assert_eq!(run.end.next_available_at, None);
+}
+
+#[test]
+fn a_request_starts_on_the_pool_as_the_shared_store_holds_it() {
+    // The engine was built from an older snapshot; the store says p0 is cooling now.
+    let mut e = engine(pool(3), Policy::default());
+    let mut shared = pool(3);
+    cool(&mut shared, "p0", T0 - 1.0);
+    let run = drive_shared(&mut e, shared, |_, _| Outcome::Success, Box::new(|_, _| {}));
+    assert_eq!(run.attempted(), ["p1"]);
+    assert!(matches!(
+        run.kinds("request_start")[..],
+        [EventKind::RequestStart {
+            eligible_profiles: 2,
+            ..
+        }]
+    ));
+}
+
 // ---- The four contract cases -------------------------------------------------------------
 
 #[test]
@@ -231,7 +355,7 @@ fn rotate_then_succeed() {
         [&EventKind::ProfileRotation {
             from_profile: hash(0),
             to_profile: hash(1),
-            reason: Class::RateLimit,
+            reason: Class::RateLimit.into(),
             attempt: 2,
             max: 3,
             remaining_profiles: 1,
@@ -425,7 +549,7 @@ fn throttled_waits_then_cools_on_the_second_429() {
     assert!(matches!(
         run.kinds("profile_rotation")[..],
         [EventKind::ProfileRotation {
-            reason: Class::Throttled,
+            reason: RotationReason::Failure(Class::Throttled),
             ..
         }]
     ));
@@ -532,7 +656,7 @@ fn oauth_401_refreshes_once_then_cools_and_rotates() {
     assert!(matches!(
         run.kinds("profile_rotation")[..],
         [EventKind::ProfileRotation {
-            reason: Class::Auth,
+            reason: RotationReason::Failure(Class::Auth),
             ..
         }]
     ));
@@ -625,7 +749,7 @@ fn an_expiring_token_is_refreshed_before_the_attempt() {
     assert!(matches!(
         run.kinds("profile_rotation")[..],
         [EventKind::ProfileRotation {
-            reason: Class::AuthDead,
+            reason: RotationReason::Failure(Class::AuthDead),
             attempt: 2,
             ..
         }]
@@ -1003,6 +1127,12 @@ mod properties {
     /// Runs a case; checks at every attempt that the profile was available in the driver's own
     /// copy of the pool (with every effect applied so far).
     fn run_case(case: &Case) -> (Run, Vec<Profile>) {
+        run_case_sharing(case, false)
+    }
+
+    /// [`run_case`], with the driver's copy handed to the engine as news at every step when
+    /// `share` is set: a shared store that holds this request's own effects only.
+    fn run_case_sharing(case: &Case, share: bool) -> (Run, Vec<Profile>) {
         let mut cursor: HashMap<String, usize> = HashMap::new();
         let mut refreshes = case.refresh.iter().copied().cycle();
         let mut e = Engine::new(
@@ -1035,6 +1165,7 @@ mod properties {
         };
         let mut ports = TestPorts::new(T0, respond, refresh);
         ports.shadow = Some(case.profiles.clone());
+        ports.share = share;
         ports.max_wait = case.policy.max_wait_s;
         let run = run_with(&mut e, &mut ports);
         let shadow = ports.shadow.take().unwrap_or_default();
@@ -1100,6 +1231,15 @@ mod properties {
                 let line = serde_json::to_string(event).unwrap();
                 prop_assert!(!line.contains("@example.com"), "{}", line);
             }
+        }
+
+        #[test]
+        fn a_shared_store_holding_only_its_own_effects_changes_nothing(case in arb_case()) {
+            // The engine applies its effects to its snapshot, the driver to the store; taking
+            // the store's copy back at every step must be a no-op.
+            let (alone, _) = run_case(&case);
+            let (shared, _) = run_case_sharing(&case, true);
+            prop_assert_eq!(alone, shared);
         }
 
         #[test]

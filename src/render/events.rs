@@ -518,7 +518,7 @@ mod tests {
         let value = json(EventKind::ProfileRotation {
             from_profile: "aaaaaaaaaaaa".into(),
             to_profile: "bbbbbbbbbbbb".into(),
-            reason: Class::RateLimit,
+            reason: Class::RateLimit.into(),
             attempt: 2,
             max: 3,
             remaining_profiles: 1,
@@ -680,7 +680,7 @@ mod tests {
             EventKind::ProfileRotation {
                 from_profile: "a".into(),
                 to_profile: "b".into(),
-                reason: Class::AuthDead,
+                reason: Class::AuthDead.into(),
                 attempt: 2,
                 max: 3,
                 remaining_profiles: 1,

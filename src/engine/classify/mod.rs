@@ -137,6 +137,9 @@ pub enum TransportFailure {
     StreamCut,
     /// The answer grew past `--max-output`: rotor stopped reading it.
     OutputCapped,
+    /// The client of `rotor serve` went away (or stopped reading): nobody is left to answer,
+    /// and the profile did nothing wrong.
+    ClientGone,
 }
 
 /// Classifies a transport failure. `output_started` says whether any of the answer had already
@@ -155,7 +158,10 @@ pub(crate) fn classify_transport(
         TransportFailure::StreamCut if output_started => "stream cut after output started",
         TransportFailure::StreamCut => "stream cut before any output",
         TransportFailure::OutputCapped => "the answer exceeded --max-output",
+        TransportFailure::ClientGone => "the client went away",
     };
+    // Nobody is waiting for a retry of a request whose client is gone.
+    let gone = kind == TransportFailure::ClientGone;
     let message = match detail {
         Some(detail) => redactor.clean(&format!("{summary}: {detail}"), MESSAGE_MAX_CHARS),
         None => summary.to_string(),
@@ -163,10 +169,10 @@ pub(crate) fn classify_transport(
     Failure {
         class: Class::Transient,
         status: None,
-        error_type: None,
+        error_type: gone.then(|| "client_closed".to_string()),
         message: Some(message),
         reset: None,
-        output_started,
+        output_started: output_started || gone,
     }
 }
 
