@@ -8,6 +8,7 @@
 //! - every other provider: an OpenAI-compatible Chat Completions API
 //!   (`POST {base}/chat/completions`, SSE), e.g. OpenRouter or a custom endpoint.
 
+pub mod frames;
 mod request;
 pub mod sse;
 mod stream;
@@ -103,6 +104,23 @@ pub struct Credential<'a> {
     pub auth_type: AuthType,
     /// `chatgpt_account_id` from the Codex JWT.
     pub account_id: Option<&'a str>,
+}
+
+impl<'a> Credential<'a> {
+    /// The credential of `profile`, whose stored access token is `token`.
+    pub(crate) fn of(profile: &'a crate::pool::Profile, token: &'a str) -> Self {
+        Credential {
+            token,
+            auth_type: profile.auth_type,
+            account_id: match profile.auth_type {
+                AuthType::Oauth => profile
+                    .claims
+                    .as_ref()
+                    .and_then(|c| c.account_id.as_deref()),
+                AuthType::ApiKey => None,
+            },
+        }
+    }
 }
 
 /// The headers that carry `credential` to `api` (with the API version and client identity they

@@ -129,6 +129,80 @@ impl SseParser {
     }
 }
 
+/// Splits a byte stream into whole SSE frames — the lines of one event up to and including
+/// the blank line that ends it — byte for byte as they were sent, so a gateway can hold a frame
+/// back or pass it on unchanged, and never sends half of one.
+#[derive(Debug, Default)]
+pub struct Framer {
+    buffer: bytes::BytesMut,
+    /// How far `buffer` has been scanned: the bytes before it hold no frame end.
+    scanned: usize,
+    /// Whether the line being scanned is empty so far (the next line end ends the frame).
+    line_empty: bool,
+}
+
+/// A frame grew past [`MAX_LINE`] without ending: not an SSE stream a client can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an event of the stream grew past {} MiB without ending", MAX_LINE >> 20)]
+pub struct FrameTooLong;
+
+impl Framer {
+    pub fn new() -> Self {
+        Framer {
+            line_empty: true,
+            ..Framer::default()
+        }
+    }
+
+    /// Feeds a chunk; returns the frames it completed, in order.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<bytes::Bytes>, FrameTooLong> {
+        self.buffer.extend_from_slice(chunk);
+        let mut frames = Vec::new();
+        let mut i = self.scanned;
+        while i < self.buffer.len() {
+            let byte = self.buffer[i];
+            if byte != b'\n' && byte != b'\r' {
+                self.line_empty = false;
+                i += 1;
+                continue;
+            }
+            let mut end = i + 1;
+            if byte == b'\r' {
+                match self.buffer.get(end) {
+                    Some(b'\n') => end += 1,
+                    Some(_) => {}
+                    // A CR LF pair may be split across chunks: wait for the next byte.
+                    None => break,
+                }
+            }
+            if self.line_empty {
+                frames.push(self.buffer.split_to(end).freeze());
+                i = 0;
+            } else {
+                self.line_empty = true;
+                i = end;
+            }
+        }
+        self.scanned = i;
+        if self.buffer.len() > MAX_LINE {
+            return Err(FrameTooLong);
+        }
+        Ok(frames)
+    }
+
+    /// The stream ended: what is left of a frame that never got its blank line, if anything.
+    pub fn finish(&mut self) -> Option<bytes::Bytes> {
+        self.scanned = 0;
+        self.line_empty = true;
+        (!self.buffer.is_empty()).then(|| self.buffer.split().freeze())
+    }
+
+    /// Bytes received that do not form a whole frame yet.
+    pub fn pending(&self) -> usize {
+        self.buffer.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +259,83 @@ mod tests {
                 .feed(b"event: ping\n\nid: 3\n\n")
                 .is_empty()
         );
+    }
+}
+
+#[cfg(test)]
+mod framer_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frames_of(stream: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let mut framer = Framer::new();
+        let mut frames = Vec::new();
+        let mut start = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&stream.len())) {
+            let cut = cut.clamp(start, stream.len());
+            frames.extend(framer.feed(&stream[start..cut]).unwrap());
+            start = cut;
+        }
+        frames.extend(framer.finish());
+        frames.into_iter().map(|f| f.to_vec()).collect()
+    }
+
+    #[test]
+    fn frames_end_at_blank_lines_of_any_line_ending() {
+        let stream = b"event: a\ndata: 1\n\ndata: 2\r\n\r\ndata: 3\r\rdata: 4\n\ntail";
+        let frames = frames_of(stream, &[]);
+        let expected: Vec<&[u8]> = vec![
+            b"event: a\ndata: 1\n\n",
+            b"data: 2\r\n\r\n",
+            b"data: 3\r\r",
+            b"data: 4\n\n",
+            b"tail",
+        ];
+        assert_eq!(frames, expected);
+        // A CR LF pair split across two chunks is one line end, not two.
+        assert_eq!(
+            frames_of(b"data: x\r\n\r\n", &[8, 9, 10]),
+            [b"data: x\r\n\r\n".to_vec()]
+        );
+    }
+
+    #[test]
+    fn a_frame_without_end_is_refused_past_the_bound() {
+        let mut framer = Framer::new();
+        let line = vec![b'x'; 1 << 20];
+        let mut result = Ok(vec![]);
+        for _ in 0..9 {
+            result = framer.feed(&line);
+        }
+        assert_eq!(result, Err(FrameTooLong));
+    }
+
+    proptest! {
+        #[test]
+        fn frames_are_the_stream_cut_at_event_ends(
+            stream in proptest::collection::vec(prop_oneof![
+                Just(b'\n'), Just(b'\r'), Just(b'd'), Just(b':'), Just(b' '), Just(b'x')
+            ], 0..200),
+            cuts in proptest::collection::vec(0..200usize, 0..6),
+        ) {
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let frames = frames_of(&stream, &cuts);
+            // Nothing lost, added or reordered; the same frames however the bytes arrive.
+            prop_assert_eq!(frames.concat(), stream.clone());
+            prop_assert_eq!(&frames, &frames_of(&stream, &[]));
+            // Parsing frame by frame gives the events of the whole stream.
+            let mut whole = SseParser::new();
+            let mut expected = whole.feed(&stream);
+            expected.extend(whole.finish());
+            let mut parser = SseParser::new();
+            let mut got = Vec::new();
+            for frame in &frames {
+                got.extend(parser.feed(frame));
+            }
+            got.extend(parser.finish());
+            prop_assert_eq!(got, expected);
+        }
     }
 }

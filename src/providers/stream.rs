@@ -105,15 +105,8 @@ impl StreamDecoder {
     }
 
     fn failed(error: &Value) -> Chunk {
-        let kind = ["code", "type"]
-            .iter()
-            .filter_map(|k| error.get(*k).and_then(Value::as_str))
-            .find(|k| *k != "error")
-            .unwrap_or("");
-        Chunk::Failed {
-            status: status_for_stream_error(kind),
-            body: json!({ "error": error }).to_string(),
-        }
+        let (status, body) = failure_of(error);
+        Chunk::Failed { status, body }
     }
 
     fn event(&mut self, event: SseEvent) -> Option<Chunk> {
@@ -187,6 +180,21 @@ impl StreamDecoder {
             }
         }
     }
+}
+
+/// A failure reported inside a stream (the `error` object of the event): the HTTP status it
+/// stands for, so it is classified like the matching HTTP error, and an error body for the
+/// classifier.
+pub(crate) fn failure_of(error: &Value) -> (u16, String) {
+    let kind = ["code", "type"]
+        .iter()
+        .filter_map(|k| error.get(*k).and_then(Value::as_str))
+        .find(|k| *k != "error")
+        .unwrap_or("");
+    (
+        status_for_stream_error(kind),
+        json!({ "error": error }).to_string(),
+    )
 }
 
 /// The response object is only ever an object: fields are set on it later, and setting a field
