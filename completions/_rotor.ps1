@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('cooldown', 'cooldown', [CompletionResultType]::ParameterValue, 'Set or clear a profile''s cooldown by hand, safely while Hermes runs')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)')
             [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send one request through the rotation engine, writing profile state back')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local gateway: clients'' requests go through the rotation engine')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -204,7 +205,7 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--max-profiles', '--max-profiles', [CompletionResultType]::ParameterName, 'Most profiles to try in this request [default: every available profile]')
             [CompletionResult]::new('--max-wait', '--max-wait', [CompletionResultType]::ParameterName, 'Longest single wait for a backoff or Retry-After')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest silence within one attempt: connecting, awaiting the answer, between chunks')
-            [CompletionResult]::new('--max-output', '--max-output', [CompletionResultType]::ParameterName, 'Most answer text taken from one attempt (e.g. 64MiB); past it the request fails (exit 4)')
+            [CompletionResult]::new('--max-output', '--max-output', [CompletionResultType]::ParameterName, 'Most answer taken from one attempt (e.g. 64MiB); past it the request fails (call: exit 4)')
             [CompletionResult]::new('--max-cooldown', '--max-cooldown', [CompletionResultType]::ParameterName, 'Longest cooldown stored from a provider''s reset time; a later one is capped')
             [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Limit for the whole request, all attempts and waits included [default: none]')
             [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Send every attempt to this base URL instead of the profile''s (proxies, tests)')
@@ -224,11 +225,45 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'rotor;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address and port to listen on; only loopback addresses without --allow-remote')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'The key clients must send [default: $HERMES_HOME/rotor-serve.key, made on the first start]')
+            [CompletionResult]::new('--route', '--route', [CompletionResultType]::ParameterName, 'Which pool answers an API: responses, chat or messages=PROVIDER, or =none (repeatable)')
+            [CompletionResult]::new('--max-concurrency', '--max-concurrency', [CompletionResultType]::ParameterName, 'Most requests in flight; one more gets 503 at once')
+            [CompletionResult]::new('--max-body', '--max-body', [CompletionResultType]::ParameterName, 'Largest request body taken (e.g. 32MiB); a larger one gets 413')
+            [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'How long requests in flight may finish after SIGTERM or SIGINT')
+            [CompletionResult]::new('--client-timeout', '--client-timeout', [CompletionResultType]::ParameterName, 'Longest wait on a client: for its request to arrive, or to read on in its answer')
+            [CompletionResult]::new('--strategy', '--strategy', [CompletionResultType]::ParameterName, 'Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]')
+            [CompletionResult]::new('--attempts', '--attempts', [CompletionResultType]::ParameterName, 'Attempts per profile for transient failures (5xx, timeouts, throttling)')
+            [CompletionResult]::new('--max-profiles', '--max-profiles', [CompletionResultType]::ParameterName, 'Most profiles to try in this request [default: every available profile]')
+            [CompletionResult]::new('--max-wait', '--max-wait', [CompletionResultType]::ParameterName, 'Longest single wait for a backoff or Retry-After')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest silence within one attempt: connecting, awaiting the answer, between chunks')
+            [CompletionResult]::new('--max-output', '--max-output', [CompletionResultType]::ParameterName, 'Most answer taken from one attempt (e.g. 64MiB); past it the request fails (call: exit 4)')
+            [CompletionResult]::new('--max-cooldown', '--max-cooldown', [CompletionResultType]::ParameterName, 'Longest cooldown stored from a provider''s reset time; a later one is capped')
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Limit for the whole request, all attempts and waits included [default: none]')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Send every attempt to this base URL instead of the profile''s (proxies, tests)')
+            [CompletionResult]::new('--token-url', '--token-url', [CompletionResultType]::ParameterName, 'OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Trace of the rotation on stderr')
+            [CompletionResult]::new('--trace-file', '--trace-file', [CompletionResultType]::ParameterName, 'Also append the trace as JSON Lines to this file (not auth.json or its lock)')
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--allow-remote', '--allow-remote', [CompletionResultType]::ParameterName, 'Allow --listen on an address other hosts can reach (clients still need the key)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'rotor;help' {
             [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List profiles and their health')
             [CompletionResult]::new('cooldown', 'cooldown', [CompletionResultType]::ParameterValue, 'Set or clear a profile''s cooldown by hand, safely while Hermes runs')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)')
             [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send one request through the rotation engine, writing profile state back')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local gateway: clients'' requests go through the rotation engine')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -258,6 +293,9 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             break
         }
         'rotor;help;call' {
+            break
+        }
+        'rotor;help;serve' {
             break
         }
         'rotor;help;help' {

@@ -28,6 +28,9 @@ _rotor() {
             rotor,profiles)
                 cmd="rotor__subcmd__profiles"
                 ;;
+            rotor,serve)
+                cmd="rotor__subcmd__serve"
+                ;;
             rotor,simulate)
                 cmd="rotor__subcmd__simulate"
                 ;;
@@ -60,6 +63,9 @@ _rotor() {
                 ;;
             rotor__subcmd__help,profiles)
                 cmd="rotor__subcmd__help__subcmd__profiles"
+                ;;
+            rotor__subcmd__help,serve)
+                cmd="rotor__subcmd__help__subcmd__serve"
                 ;;
             rotor__subcmd__help,simulate)
                 cmd="rotor__subcmd__help__subcmd__simulate"
@@ -101,7 +107,7 @@ _rotor() {
 
     case "${cmd}" in
         rotor)
-            opts="-q -v -h -V --auth-file --config --lock-timeout --color --quiet --verbose --help --version profiles cooldown simulate call help"
+            opts="-q -v -h -V --auth-file --config --lock-timeout --color --quiet --verbose --help --version profiles cooldown simulate call serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -403,7 +409,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__help)
-            opts="profiles cooldown simulate call help"
+            opts="profiles cooldown simulate call serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,6 +523,20 @@ _rotor() {
         rotor__subcmd__help__subcmd__profiles__subcmd__probe)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rotor__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -718,6 +738,112 @@ _rotor() {
                     return 0
                     ;;
                 --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rotor__subcmd__serve)
+            opts="-q -v -h --listen --key-file --allow-remote --route --max-concurrency --max-body --drain-timeout --client-timeout --strategy --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --route)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-body)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --strategy)
+                    COMPREPLY=($(compgen -W "fill_first round_robin least_used random" -- "${cur}"))
+                    return 0
+                    ;;
+                --attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-profiles)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-cooldown)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deadline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trace)
+                    COMPREPLY=($(compgen -W "human json off" -- "${cur}"))
+                    return 0
+                    ;;
+                --trace-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[rotor] = {|@words|
             cand cooldown 'Set or clear a profile''s cooldown by hand, safely while Hermes runs'
             cand simulate 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)'
             cand call 'Send one request through the rotation engine, writing profile state back'
+            cand serve 'Run a local gateway: clients'' requests go through the rotation engine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'rotor;profiles'= {
@@ -185,7 +186,7 @@ set edit:completion:arg-completer[rotor] = {|@words|
             cand --max-profiles 'Most profiles to try in this request [default: every available profile]'
             cand --max-wait 'Longest single wait for a backoff or Retry-After'
             cand --timeout 'Longest silence within one attempt: connecting, awaiting the answer, between chunks'
-            cand --max-output 'Most answer text taken from one attempt (e.g. 64MiB); past it the request fails (exit 4)'
+            cand --max-output 'Most answer taken from one attempt (e.g. 64MiB); past it the request fails (call: exit 4)'
             cand --max-cooldown 'Longest cooldown stored from a provider''s reset time; a later one is capped'
             cand --deadline 'Limit for the whole request, all attempts and waits included [default: none]'
             cand --base-url 'Send every attempt to this base URL instead of the profile''s (proxies, tests)'
@@ -204,11 +205,44 @@ set edit:completion:arg-completer[rotor] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'rotor;serve'= {
+            cand --listen 'Address and port to listen on; only loopback addresses without --allow-remote'
+            cand --key-file 'The key clients must send [default: $HERMES_HOME/rotor-serve.key, made on the first start]'
+            cand --route 'Which pool answers an API: responses, chat or messages=PROVIDER, or =none (repeatable)'
+            cand --max-concurrency 'Most requests in flight; one more gets 503 at once'
+            cand --max-body 'Largest request body taken (e.g. 32MiB); a larger one gets 413'
+            cand --drain-timeout 'How long requests in flight may finish after SIGTERM or SIGINT'
+            cand --client-timeout 'Longest wait on a client: for its request to arrive, or to read on in its answer'
+            cand --strategy 'Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]'
+            cand --attempts 'Attempts per profile for transient failures (5xx, timeouts, throttling)'
+            cand --max-profiles 'Most profiles to try in this request [default: every available profile]'
+            cand --max-wait 'Longest single wait for a backoff or Retry-After'
+            cand --timeout 'Longest silence within one attempt: connecting, awaiting the answer, between chunks'
+            cand --max-output 'Most answer taken from one attempt (e.g. 64MiB); past it the request fails (call: exit 4)'
+            cand --max-cooldown 'Longest cooldown stored from a provider''s reset time; a later one is capped'
+            cand --deadline 'Limit for the whole request, all attempts and waits included [default: none]'
+            cand --base-url 'Send every attempt to this base URL instead of the profile''s (proxies, tests)'
+            cand --token-url 'OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]'
+            cand --trace 'Trace of the rotation on stderr'
+            cand --trace-file 'Also append the trace as JSON Lines to this file (not auth.json or its lock)'
+            cand --auth-file 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]'
+            cand --config 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]'
+            cand --lock-timeout 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400'
+            cand --color 'When to use colors (NO_COLOR is honoured by `auto`)'
+            cand --allow-remote 'Allow --listen on an address other hosts can reach (clients still need the key)'
+            cand -q 'Print nothing but results and errors'
+            cand --quiet 'Print nothing but results and errors'
+            cand -v 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+            cand --verbose 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'rotor;help'= {
             cand profiles 'List profiles and their health'
             cand cooldown 'Set or clear a profile''s cooldown by hand, safely while Hermes runs'
             cand simulate 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)'
             cand call 'Send one request through the rotation engine, writing profile state back'
+            cand serve 'Run a local gateway: clients'' requests go through the rotation engine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'rotor;help;profiles'= {
@@ -230,6 +264,8 @@ set edit:completion:arg-completer[rotor] = {|@words|
         &'rotor;help;simulate'= {
         }
         &'rotor;help;call'= {
+        }
+        &'rotor;help;serve'= {
         }
         &'rotor;help;help'= {
         }

@@ -38,6 +38,7 @@ complete -c rotor -n "__fish_rotor_needs_command" -f -a "profiles" -d 'List prof
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "cooldown" -d 'Set or clear a profile\'s cooldown by hand, safely while Hermes runs'
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "simulate" -d 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)'
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "call" -d 'Send one request through the rotation engine, writing profile state back'
+complete -c rotor -n "__fish_rotor_needs_command" -f -a "serve" -d 'Run a local gateway: clients\' requests go through the rotation engine'
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
@@ -167,7 +168,7 @@ complete -c rotor -n "__fish_rotor_using_subcommand call" -l attempts -d 'Attemp
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l max-profiles -d 'Most profiles to try in this request [default: every available profile]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l max-wait -d 'Longest single wait for a backoff or Retry-After' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l timeout -d 'Longest silence within one attempt: connecting, awaiting the answer, between chunks' -r
-complete -c rotor -n "__fish_rotor_using_subcommand call" -l max-output -d 'Most answer text taken from one attempt (e.g. 64MiB); past it the request fails (exit 4)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l max-output -d 'Most answer taken from one attempt (e.g. 64MiB); past it the request fails (call: exit 4)' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l max-cooldown -d 'Longest cooldown stored from a provider\'s reset time; a later one is capped' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l deadline -d 'Limit for the whole request, all attempts and waits included [default: none]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l base-url -d 'Send every attempt to this base URL instead of the profile\'s (proxies, tests)' -r
@@ -186,11 +187,46 @@ complete -c rotor -n "__fish_rotor_using_subcommand call" -l raw -d 'Print the a
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call help" -f -a "profiles" -d 'List profiles and their health'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call help" -f -a "cooldown" -d 'Set or clear a profile\'s cooldown by hand, safely while Hermes runs'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call help" -f -a "simulate" -d 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call help" -f -a "call" -d 'Send one request through the rotation engine, writing profile state back'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l listen -d 'Address and port to listen on; only loopback addresses without --allow-remote' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l key-file -d 'The key clients must send [default: $HERMES_HOME/rotor-serve.key, made on the first start]' -r -F
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l route -d 'Which pool answers an API: responses, chat or messages=PROVIDER, or =none (repeatable)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l max-concurrency -d 'Most requests in flight; one more gets 503 at once' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l max-body -d 'Largest request body taken (e.g. 32MiB); a larger one gets 413' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l drain-timeout -d 'How long requests in flight may finish after SIGTERM or SIGINT' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l client-timeout -d 'Longest wait on a client: for its request to arrive, or to read on in its answer' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l strategy -d 'Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]' -r -f -a "fill_first\t'First available profile by priority'
+round_robin\t'First available, then it moves to the end of the pool (priorities renumbered)'
+least_used\t'Fewest requests served (`request_count`), ties by priority'
+random\t'Uniformly random among the available (`--seed` makes it repeatable)'"
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l attempts -d 'Attempts per profile for transient failures (5xx, timeouts, throttling)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l max-profiles -d 'Most profiles to try in this request [default: every available profile]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l max-wait -d 'Longest single wait for a backoff or Retry-After' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l timeout -d 'Longest silence within one attempt: connecting, awaiting the answer, between chunks' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l max-output -d 'Most answer taken from one attempt (e.g. 64MiB); past it the request fails (call: exit 4)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l max-cooldown -d 'Longest cooldown stored from a provider\'s reset time; a later one is capped' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l deadline -d 'Limit for the whole request, all attempts and waits included [default: none]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l base-url -d 'Send every attempt to this base URL instead of the profile\'s (proxies, tests)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l token-url -d 'OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l trace -d 'Trace of the rotation on stderr' -r -f -a "human\t'One readable line per event'
+json\t'One JSON object per event (JSON Lines)'
+off\t'No trace'"
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l trace-file -d 'Also append the trace as JSON Lines to this file (not auth.json or its lock)' -r -F
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l allow-remote -d 'Allow --listen on an address other hosts can reach (clients still need the key)'
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "profiles" -d 'List profiles and their health'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "cooldown" -d 'Set or clear a profile\'s cooldown by hand, safely while Hermes runs'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "simulate" -d 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "call" -d 'Send one request through the rotation engine, writing profile state back'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "serve" -d 'Run a local gateway: clients\' requests go through the rotation engine'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rotor -n "__fish_rotor_using_subcommand help; and __fish_seen_subcommand_from profiles" -f -a "list" -d 'One row per profile: state, cooldown, last error, token expiry, next pick'
 complete -c rotor -n "__fish_rotor_using_subcommand help; and __fish_seen_subcommand_from profiles" -f -a "probe" -d 'Ask the providers how each profile really is (no quota spent) and update the stored state'
 complete -c rotor -n "__fish_rotor_using_subcommand help; and __fish_seen_subcommand_from cooldown" -f -a "set" -d 'Put a profile in cooldown until a time or for a duration'

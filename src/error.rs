@@ -128,6 +128,17 @@ impl From<EngineError> for Error {
 }
 
 /// The exit code of a request that ended with `outcome`.
+/// An error and its causes on one line: `message: cause: cause`.
+pub(crate) fn describe(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
 pub(crate) fn exit_code_of(outcome: RequestOutcome) -> u8 {
     match outcome {
         RequestOutcome::Success => exit::SUCCESS,

@@ -22,6 +22,7 @@ pub mod pool;
 pub mod providers;
 pub mod render;
 pub mod sanitize;
+mod serve;
 pub mod simulate;
 pub mod store;
 pub mod time;
@@ -41,16 +42,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cooldown(CooldownCommand::Clear(args)) => commands::cooldown::clear(&ctx, args),
         Command::Simulate(args) => commands::simulate::run(&ctx, args),
         Command::Call(args) => commands::call::run(&ctx, args),
+        Command::Serve(args) => commands::serve::run(&ctx, args),
     }
 }
 
 /// Prints an error as `rotor: message: cause: cause` on stderr.
 pub fn print_error(error: &Error) {
-    let mut text = format!("rotor: {error}");
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    commands::eprint_line(&text);
+    commands::eprint_line(&format!("rotor: {}", error::describe(error)));
 }

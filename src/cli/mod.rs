@@ -89,6 +89,9 @@ pub enum Command {
 
     /// Send one request through the rotation engine, writing profile state back
     Call(CallArgs),
+
+    /// Run a local gateway: clients' requests go through the rotation engine
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -310,6 +313,20 @@ pub struct CallArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
 
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    #[command(flatten)]
+    pub trace: TraceArgs,
+
+    /// Print the answer's bytes as sent even on a terminal (escape sequences included)
+    #[arg(long)]
+    pub raw: bool,
+}
+
+/// The rotation policy of each request, shared by `call` and `serve`.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
     /// Attempts per profile for transient failures (5xx, timeouts, throttling)
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     pub attempts: u32,
@@ -326,7 +343,7 @@ pub struct CallArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub timeout: String,
 
-    /// Most answer text taken from one attempt (e.g. 64MiB); past it the request fails (exit 4)
+    /// Most answer taken from one attempt (e.g. 64MiB); past it the request fails (call: exit 4)
     #[arg(long, value_name = "SIZE", default_value = "64MiB")]
     pub max_output: String,
 
@@ -345,7 +362,11 @@ pub struct CallArgs {
     /// OAuth token endpoint for refreshes [default: https://auth.openai.com/oauth/token]
     #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
+}
 
+/// Where the events of each request go, shared by `call` and `serve`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
     /// Trace of the rotation on stderr
     #[arg(long, value_name = "FORMAT", default_value = "human")]
     pub trace: TraceFormat,
@@ -353,8 +374,49 @@ pub struct CallArgs {
     /// Also append the trace as JSON Lines to this file (not auth.json or its lock)
     #[arg(long, value_name = "PATH")]
     pub trace_file: Option<PathBuf>,
+}
 
-    /// Print the answer's bytes as sent even on a terminal (escape sequences included)
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on; only loopback addresses without --allow-remote
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7686")]
+    pub listen: String,
+
+    /// The key clients must send [default: $HERMES_HOME/rotor-serve.key, made on the first start]
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+
+    /// Allow --listen on an address other hosts can reach (clients still need the key)
     #[arg(long)]
-    pub raw: bool,
+    pub allow_remote: bool,
+
+    /// Which pool answers an API: responses, chat or messages=PROVIDER, or =none (repeatable)
+    #[arg(long, value_name = "API=PROVIDER")]
+    pub route: Vec<String>,
+
+    /// Most requests in flight; one more gets 503 at once
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_concurrency: u32,
+
+    /// Largest request body taken (e.g. 32MiB); a larger one gets 413
+    #[arg(long, value_name = "SIZE", default_value = "32MiB")]
+    pub max_body: String,
+
+    /// How long requests in flight may finish after SIGTERM or SIGINT
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub drain_timeout: String,
+
+    /// Longest wait on a client: for its request to arrive, or to read on in its answer
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub client_timeout: String,
+
+    /// Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<Strategy>,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    #[command(flatten)]
+    pub trace: TraceArgs,
 }

@@ -3,73 +3,52 @@
 use super::{Context, print};
 use crate::cli::{CallArgs, CallFormat, TraceFormat, selector};
 use crate::drive::{Discard, Sink};
-use crate::engine::Policy;
 use crate::engine::events::Event;
 use crate::error::{Error, Result};
 use crate::pool::Profile;
 use crate::providers::{self, Prompt};
 use crate::render::events::{Human, JsonLines};
 use crate::sanitize::TerminalFilter;
-use crate::store::{self, Document};
-use crate::time;
+use crate::store::Document;
 use crate::upstream::call::{self, AnswerSink, CallPlan};
 use crate::upstream::http::{AttemptLimits, Transport};
 use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
-use std::time::Duration;
 
 pub(crate) fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
-    let duration = |flag: &str, text: &str| {
-        time::parse_duration(text).map_err(|e| Error::usage(format!("--{flag}: {e}")))
-    };
-    let timeout = super::positive_duration("timeout", &args.timeout)?;
-    let max_output = crate::cli::units::parse_size(&args.max_output)
-        .map_err(|e| Error::usage(format!("--max-output: {e}")))?;
-    let base_url = super::credential_url("base-url", args.base_url.as_deref())?;
-    let token_url = super::token_url(args.token_url.as_deref())?;
     let doc = ctx.load()?;
     let provider = choose_provider(&doc, args.provider.as_deref())?;
     let config = ctx.config()?;
+    let strategy = args
+        .selection
+        .strategy
+        .unwrap_or_else(|| config.strategy_for(&provider));
+    let settings = super::RequestSettings::from_args(&args.policy, strategy)?;
+    let model = match args
+        .model
+        .clone()
+        .or_else(|| providers::default_model(&provider).map(str::to_owned))
+    {
+        Some(model) => model,
+        None => {
+            return Err(Error::usage(format!(
+                "--model is required for provider {provider}"
+            )));
+        }
+    };
     let plan = CallPlan {
         request_id: uuid::Uuid::new_v4().to_string(),
         prompt: Prompt {
-            model: match args
-                .model
-                .clone()
-                .or_else(|| providers::default_model(&provider).map(str::to_owned))
-            {
-                Some(model) => model,
-                None => {
-                    return Err(Error::usage(format!(
-                        "--model is required for provider {provider}"
-                    )));
-                }
-            },
+            model,
             system: args.system.clone(),
             text: read_prompt(args.prompt.as_deref())?,
         },
-        policy: Policy {
-            strategy: args
-                .selection
-                .strategy
-                .unwrap_or_else(|| config.strategy_for(&provider)),
-            attempts_per_profile: args.attempts,
-            max_profiles: args.max_profiles.map(|n| n as usize),
-            max_wait_s: duration("max-wait", &args.max_wait)?,
-            deadline_s: args
-                .deadline
-                .as_deref()
-                .map(|d| super::positive_duration("deadline", d))
-                .transpose()?,
-            max_cooldown_s: super::positive_duration("max-cooldown", &args.max_cooldown)?,
-            ..Policy::default()
-        },
+        policy: settings.policy,
         seed: args.selection.seed.unwrap_or_else(|| fastrand::u64(..)),
-        base_url,
-        token_url,
-        timeout: Duration::from_secs_f64(timeout),
+        base_url: settings.base_url,
+        token_url: settings.token_url,
+        timeout: settings.timeout,
         limits: AttemptLimits {
-            max_output,
+            max_output: settings.max_output,
             keep_text: args.format == CallFormat::Json,
         },
         provider,
@@ -205,79 +184,14 @@ struct TraceSink {
 
 impl TraceSink {
     fn open(ctx: &Context, args: &CallArgs) -> Result<Self> {
-        let stderr: Box<dyn Sink> = match args.trace {
+        let stderr: Box<dyn Sink> = match args.trace.trace {
             TraceFormat::Human => Box::new(Human(std::io::stderr())),
             TraceFormat::Json => Box::new(JsonLines::new(std::io::stderr())),
             TraceFormat::Off => Box::new(Discard),
         };
-        let file = match &args.trace_file {
-            Some(path) => {
-                ctx.note(&format!("trace file {}", path.display()));
-                Some(JsonLines::new(open_trace_file(path, ctx.store.path())?))
-            }
-            None => None,
-        };
+        let file = super::trace_file(ctx, &args.trace)?.map(JsonLines::new);
         Ok(TraceSink { stderr, file })
     }
-}
-
-/// Opens `--trace-file` for appending. It may not be auth.json or auth.lock (appending there
-/// would leave invalid JSON, which Hermes then treats as empty, erasing every credential on
-/// its next save), nor anything but a regular file (a FIFO would block, a device would take
-/// the trace somewhere else).
-fn open_trace_file(path: &Path, auth: &Path) -> Result<std::fs::File> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let refused = |why: String| Error::usage(format!("--trace-file {}: {why}", path.display()));
-    let identity = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
-    let protected = [
-        (auth.to_path_buf(), "auth.json"),
-        (store::lock_path_for(auth), "its lock file"),
-    ];
-    let same_name = |a: &Path, b: &Path| {
-        let canonical = |p: &Path| {
-            let parent = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            std::fs::canonicalize(parent)
-                .ok()
-                .map(|d| d.join(p.file_name().unwrap_or_default()))
-        };
-        canonical(a).is_some() && canonical(a) == canonical(b)
-    };
-    for (file, what) in &protected {
-        let same_inode = identity(path).is_some() && identity(path) == identity(file);
-        if same_inode || same_name(path, file) {
-            return Err(refused(format!(
-                "that is {what}; the trace goes to a file of its own"
-            )));
-        }
-    }
-    if let Ok(meta) = std::fs::metadata(path)
-        && !meta.is_file()
-    {
-        return Err(refused("not a regular file".into()));
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|source| Error::Write {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    // Checked again on what was opened: the path may have changed since.
-    let meta = file.metadata().map_err(|source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let opened = Some((meta.dev(), meta.ino()));
-    if !meta.is_file() || protected.iter().any(|(f, _)| identity(f) == opened) {
-        return Err(refused("not a regular file of its own".into()));
-    }
-    Ok(file)
 }
 
 impl Sink for TraceSink {

@@ -4,17 +4,20 @@ pub(crate) mod call;
 pub(crate) mod cooldown;
 pub(crate) mod probe;
 pub(crate) mod profiles;
+pub(crate) mod serve;
 pub(crate) mod simulate;
 
 use crate::cli::config::Config;
 use crate::cli::selector;
-use crate::cli::{ColorChoice, GlobalArgs};
+use crate::cli::{ColorChoice, GlobalArgs, PolicyArgs, TraceArgs};
+use crate::engine::Policy;
 use crate::error::{Error, Result};
 use crate::pool::Profile;
+use crate::pool::Strategy;
 use crate::render::Style;
 use crate::store::{self, AuthStore, Document};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -159,6 +162,113 @@ pub(crate) fn credential_url(flag: &str, url: Option<&str>) -> Result<Option<Str
 pub(crate) fn token_url(url: Option<&str>) -> Result<String> {
     Ok(credential_url("token-url", url)?
         .unwrap_or_else(|| crate::providers::CODEX_TOKEN_URL.to_string()))
+}
+
+/// The checked policy flags of one request (`call`, and each request of `serve`).
+#[derive(Debug)]
+pub(crate) struct RequestSettings {
+    pub policy: Policy,
+    pub timeout: Duration,
+    pub max_output: u64,
+    pub base_url: Option<String>,
+    pub token_url: String,
+}
+
+impl RequestSettings {
+    pub(crate) fn from_args(args: &PolicyArgs, strategy: Strategy) -> Result<Self> {
+        let duration = |flag: &str, text: &str| {
+            crate::time::parse_duration(text).map_err(|e| Error::usage(format!("--{flag}: {e}")))
+        };
+        let policy = Policy {
+            strategy,
+            attempts_per_profile: args.attempts,
+            max_profiles: args.max_profiles.map(|n| n as usize),
+            max_wait_s: duration("max-wait", &args.max_wait)?,
+            deadline_s: args
+                .deadline
+                .as_deref()
+                .map(|d| positive_duration("deadline", d))
+                .transpose()?,
+            max_cooldown_s: positive_duration("max-cooldown", &args.max_cooldown)?,
+            ..Policy::default()
+        };
+        Ok(RequestSettings {
+            policy,
+            timeout: Duration::from_secs_f64(positive_duration("timeout", &args.timeout)?),
+            max_output: crate::cli::units::parse_size(&args.max_output)
+                .map_err(|e| Error::usage(format!("--max-output: {e}")))?,
+            base_url: credential_url("base-url", args.base_url.as_deref())?,
+            token_url: token_url(args.token_url.as_deref())?,
+        })
+    }
+}
+
+/// `--trace-file`, opened for appending (announced with `-v`).
+pub(crate) fn trace_file(ctx: &Context, args: &TraceArgs) -> Result<Option<std::fs::File>> {
+    let Some(path) = &args.trace_file else {
+        return Ok(None);
+    };
+    ctx.note(&format!("trace file {}", path.display()));
+    open_trace_file(path, ctx.store.path()).map(Some)
+}
+
+/// Opens `--trace-file` for appending. It may not be auth.json or auth.lock (appending there
+/// would leave invalid JSON, which Hermes then treats as empty, erasing every credential on
+/// its next save), nor anything but a regular file (a FIFO would block, a device would take
+/// the trace somewhere else).
+fn open_trace_file(path: &Path, auth: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let refused = |why: String| Error::usage(format!("--trace-file {}: {why}", path.display()));
+    let identity = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let protected = [
+        (auth.to_path_buf(), "auth.json"),
+        (store::lock_path_for(auth), "its lock file"),
+    ];
+    let same_name = |a: &Path, b: &Path| {
+        let canonical = |p: &Path| {
+            let parent = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            std::fs::canonicalize(parent)
+                .ok()
+                .map(|d| d.join(p.file_name().unwrap_or_default()))
+        };
+        canonical(a).is_some() && canonical(a) == canonical(b)
+    };
+    for (file, what) in &protected {
+        let same_inode = identity(path).is_some() && identity(path) == identity(file);
+        if same_inode || same_name(path, file) {
+            return Err(refused(format!(
+                "that is {what}; the trace goes to a file of its own"
+            )));
+        }
+    }
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(refused("not a regular file".into()));
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    // Checked again on what was opened: the path may have changed since.
+    let meta = file.metadata().map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let opened = Some((meta.dev(), meta.ino()));
+    if !meta.is_file() || protected.iter().any(|(f, _)| identity(f) == opened) {
+        return Err(refused("not a regular file of its own".into()));
+    }
+    Ok(file)
 }
 
 /// Writes to stdout. A closed pipe (`rotor ... | head`) is not an error: rotor just stops

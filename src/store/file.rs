@@ -113,3 +113,24 @@ pub(crate) fn symlink_refused(error: io::Error, path: &Path) -> io::Error {
     }
     error
 }
+
+/// A file rotor just created gets its directory's owner and group, and read and write for that
+/// owner (and, with `group_too`, for the group when the directory grants the group write),
+/// whatever the umask: so `sudo rotor …` in a service user's HERMES_HOME leaves files the
+/// service can use.
+pub(crate) fn give_to_directory_owner(file: &File, path: &Path, group_too: bool) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let dir_meta = std::fs::metadata(&dir)?;
+    let mine = file.metadata()?;
+    if (mine.uid(), mine.gid()) != (dir_meta.uid(), dir_meta.gid()) {
+        // Only root may give a file away; anyone else keeps it (and the group bits below).
+        let _ = std::os::unix::fs::fchown(file, Some(dir_meta.uid()), Some(dir_meta.gid()));
+    }
+    let group_rw = group_too && dir_meta.mode() & 0o020 != 0;
+    let mode = if group_rw { 0o660 } else { 0o600 };
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}

@@ -15,7 +15,7 @@
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -98,7 +98,7 @@ fn open_lock_file(lock_path: &Path) -> io::Result<File> {
     };
     let file = match open(true) {
         Ok(file) => {
-            give_to_directory_owner(&file, lock_path)?;
+            super::file::give_to_directory_owner(&file, lock_path, true)?;
             file
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => open(false)?,
@@ -114,27 +114,11 @@ fn open_lock_file(lock_path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-/// A new lock file gets its directory's owner and group, and a mode that lets them take it.
-fn give_to_directory_owner(file: &File, lock_path: &Path) -> io::Result<()> {
-    let dir = match lock_path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let dir_meta = std::fs::metadata(&dir)?;
-    let mine = file.metadata()?;
-    if (mine.uid(), mine.gid()) != (dir_meta.uid(), dir_meta.gid()) {
-        // Only root may give a file away; anyone else keeps it (and the group bits below).
-        let _ = std::os::unix::fs::fchown(file, Some(dir_meta.uid()), Some(dir_meta.gid()));
-    }
-    let group_rw = dir_meta.mode() & 0o020 != 0;
-    let mode = if group_rw { 0o660 } else { 0o600 };
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn lock_name_follows_python_with_suffix() {

@@ -5,7 +5,7 @@
 //! write atomically, release. A stale in-memory copy is never written back.
 
 mod document;
-mod file;
+pub(crate) mod file;
 mod lock;
 pub(crate) mod patch;
 mod write;

@@ -16,7 +16,7 @@ use crate::engine::{
     classify_response, classify_transport,
 };
 use crate::error::{Error, Result};
-use crate::pool::{AuthType, Profile};
+use crate::pool::Profile;
 use crate::providers::{self, Api, Credential, Prompt};
 use crate::store::{AuthStore, Document, StatusStore};
 use crate::time::{self, Epoch};
@@ -213,18 +213,8 @@ async fn attempt_once(
         );
         return Ok((outcome, None));
     };
-    let base_url = base_url_for(plan, doc, &profile)?;
-    let credential = Credential {
-        token,
-        auth_type: profile.auth_type,
-        account_id: match profile.auth_type {
-            AuthType::Oauth => profile
-                .claims
-                .as_ref()
-                .and_then(|c| c.account_id.as_deref()),
-            AuthType::ApiKey => None,
-        },
-    };
+    let base_url = base_url(plan.base_url.as_deref(), &plan.provider, doc, &profile)?;
+    let credential = Credential::of(&profile, token);
     let request = providers::build_request(api, &base_url, credential, &plan.prompt, session_id);
     let mut output_started = false;
     let mut forward = |text: &str| {
@@ -292,20 +282,24 @@ async fn attempt_once(
     })
 }
 
-/// Where an attempt for `profile` goes: `--base-url`, else the entry's `base_url`, else the
-/// provider's. The flag was checked when the command started; a stored URL is checked here,
-/// before a credential is sent to it (https, or http to loopback only).
-fn base_url_for(plan: &CallPlan, doc: &Document, profile: &Profile) -> Result<String> {
-    if let Some(url) = &plan.base_url {
-        return Ok(url.clone());
+/// Where an attempt for `profile` goes: `--base-url` (`flag`), else the entry's `base_url`,
+/// else the provider's. The flag was checked when the command started; a stored URL is
+/// checked here, before a credential is sent to it (https, or http to loopback only).
+pub(crate) fn base_url(
+    flag: Option<&str>,
+    provider: &str,
+    doc: &Document,
+    profile: &Profile,
+) -> Result<String> {
+    if let Some(url) = flag {
+        return Ok(url.to_string());
     }
     let stored = profile.base_url.as_deref();
     let url = stored
-        .or_else(|| providers::default_base_url(&plan.provider))
+        .or_else(|| providers::default_base_url(provider))
         .ok_or_else(|| {
             Error::usage(format!(
-                "no base URL for provider {}: the entry has no base_url; pass --base-url",
-                plan.provider
+                "no base URL for provider {provider}: the entry has no base_url; pass --base-url"
             ))
         })?;
     if stored.is_some() {
@@ -313,7 +307,7 @@ fn base_url_for(plan: &CallPlan, doc: &Document, profile: &Profile) -> Result<St
             path: doc.path().to_path_buf(),
             place: format!(
                 "credential_pool.{}, entry {} (profile {}), base_url",
-                crate::sanitize::one_line(&plan.provider, 40),
+                crate::sanitize::one_line(provider, 40),
                 crate::cli::selector::describe(profile),
                 profile.hash
             ),

@@ -270,18 +270,22 @@ pub(crate) async fn read_bounded(response: &mut reqwest::Response) -> String {
 }
 
 fn transport_failure(error: &reqwest::Error, output_started: bool, url: &str) -> AttemptResult {
-    let kind = if error.is_timeout() {
+    AttemptResult::Transport {
+        kind: failure_kind(error),
+        output_started,
+        detail: format!("{}: {}", display_url(url), describe(error)),
+    }
+}
+
+/// What kind of transport failure a reqwest error is.
+pub(crate) fn failure_kind(error: &reqwest::Error) -> TransportFailure {
+    if error.is_timeout() {
         TransportFailure::Timeout
     } else if error.is_connect() {
         TransportFailure::Connect
     } else {
         // The connection broke after the request was sent: reset, or a body cut mid-chunk.
         TransportFailure::Reset
-    };
-    AttemptResult::Transport {
-        kind,
-        output_started,
-        detail: format!("{}: {}", display_url(url), describe(error)),
     }
 }
 

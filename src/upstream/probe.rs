@@ -124,17 +124,7 @@ pub(crate) async fn send(
         .timeout(settings.timeout)
         .header("accept", "application/json")
         .header("user-agent", providers::USER_AGENT);
-    let credential = Credential {
-        token,
-        auth_type: profile.auth_type,
-        account_id: match profile.auth_type {
-            AuthType::Oauth => profile
-                .claims
-                .as_ref()
-                .and_then(|c| c.account_id.as_deref()),
-            AuthType::ApiKey => None,
-        },
-    };
+    let credential = Credential::of(profile, token);
     for (name, value) in providers::auth_headers(Api::for_provider(&profile.provider), credential) {
         request = request.header(name, value);
     }

@@ -22,6 +22,7 @@ fn help_of_every_command() {
         &["cooldown", "clear"],
         &["simulate"],
         &["call"],
+        &["serve"],
     ] {
         let name = if args.is_empty() {
             "rotor".to_string()
