@@ -44,6 +44,9 @@ pub enum Reply {
     },
     /// Close the connection without answering.
     Drop,
+    /// Wait until the server's gate ([`FakeServer::gate`]) has seen its number of gated
+    /// requests arrive, then answer with the reply inside.
+    Gated(Box<Reply>),
 }
 
 impl Reply {
@@ -239,11 +242,16 @@ struct Route {
 struct State {
     routes: Vec<Route>,
     seen: Vec<Seen>,
+    /// Gated requests needed before any is answered, and how many arrived.
+    gate: (usize, usize),
+    /// Streams whose client closed the connection before the stream ended.
+    closed_by_client: usize,
 }
 
 pub struct FakeServer {
     pub url: String,
     state: Arc<Mutex<State>>,
+    gate: Arc<tokio::sync::Notify>,
 }
 
 impl FakeServer {
@@ -261,7 +269,9 @@ impl FakeServer {
         std_listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", std_listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
+        let gate = Arc::new(tokio::sync::Notify::new());
         let shared = state.clone();
+        let shared_gate = gate.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -270,11 +280,22 @@ impl FakeServer {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(std_listener).unwrap();
                 while let Ok((socket, _)) = listener.accept().await {
-                    tokio::spawn(serve(socket, shared.clone()));
+                    tokio::spawn(serve(socket, shared.clone(), shared_gate.clone()));
                 }
             });
         });
-        FakeServer { url, state }
+        FakeServer { url, state, gate }
+    }
+
+    /// Holds every [`Reply::Gated`] until `n` of them have arrived (at most 20 s).
+    pub fn gate(&self, n: usize) {
+        self.state.lock().unwrap().gate = (n, 0);
+        self.gate.notify_waiters();
+    }
+
+    /// Streams the client closed before they ended (a stall or flood it stopped reading).
+    pub fn closed_by_client(&self) -> usize {
+        self.state.lock().unwrap().closed_by_client
     }
 
     /// Answers requests to `path` with `script`, in order; the last reply repeats.
@@ -312,7 +333,7 @@ impl FakeServer {
     }
 }
 
-async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
+async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, gate: Arc<tokio::sync::Notify>) {
     let Some(seen) = read_request(&mut socket).await else {
         return;
     };
@@ -337,6 +358,25 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
                 "{\"error\":{\"type\":\"not_found\",\"message\":\"no route in the fake server\"}}",
             ),
         }
+    };
+    let reply = match reply {
+        Reply::Gated(inner) => {
+            state.lock().unwrap().gate.1 += 1;
+            gate.notify_waiters();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let notified = gate.notified();
+                let (needed, arrived) = state.lock().unwrap().gate;
+                if arrived >= needed {
+                    break;
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    break;
+                }
+            }
+            *inner
+        }
+        other => other,
     };
     match reply {
         Reply::Full {
@@ -389,15 +429,26 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
                 let _ = socket.write_all(&chunk(piece.as_bytes())).await;
                 let _ = socket.flush().await;
             }
-            tokio::time::sleep(Duration::from_secs(120)).await;
+            // Silence until the client gives up (and closes), or two minutes.
+            let mut byte = [0u8; 1];
+            if let Ok(Ok(0) | Err(_)) =
+                tokio::time::timeout(Duration::from_secs(120), socket.read(&mut byte)).await
+            {
+                state.lock().unwrap().closed_by_client += 1;
+            }
         }
         Reply::Flood {
             head,
             piece,
             total,
             tail,
-        } => flood(&mut socket, &head, &piece, total, &tail).await,
+        } => {
+            if !flood(&mut socket, &head, &piece, total, &tail).await {
+                state.lock().unwrap().closed_by_client += 1;
+            }
+        }
         Reply::Drop => drop(socket),
+        Reply::Gated(_) => unreachable!("a gated reply was opened above"),
     }
 }
 
@@ -410,21 +461,21 @@ fn chunk(data: &[u8]) -> Vec<u8> {
 }
 
 /// Sends a flood: `piece` repeated in chunks of about 1 MiB, until `total` bytes of it or until
-/// a write fails (the client closed the connection).
+/// a write fails (the client closed the connection: `false`).
 async fn flood(
     socket: &mut TcpStream,
     head: &[String],
     piece: &str,
     total: Option<u64>,
     tail: &[String],
-) {
+) -> bool {
     let start = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
     if socket.write_all(start.as_bytes()).await.is_err() {
-        return;
+        return false;
     }
     for part in head {
         if socket.write_all(&chunk(part.as_bytes())).await.is_err() {
-            return;
+            return false;
         }
     }
     let per_chunk = (1 << 20) / piece.len().max(1) + 1;
@@ -433,23 +484,24 @@ async fn flood(
     let mut sent = 0u64;
     while total.is_none_or(|t| sent + batch_len <= t) {
         if socket.write_all(&batch).await.is_err() {
-            return;
+            return false;
         }
         sent += batch_len;
     }
     while total.is_some_and(|t| sent + piece.len() as u64 <= t) {
         if socket.write_all(&chunk(piece.as_bytes())).await.is_err() {
-            return;
+            return false;
         }
         sent += piece.len() as u64;
     }
     for part in tail {
         if socket.write_all(&chunk(part.as_bytes())).await.is_err() {
-            return;
+            return false;
         }
     }
     let _ = socket.write_all(b"0\r\n\r\n").await;
     let _ = socket.shutdown().await;
+    true
 }
 
 async fn read_request(socket: &mut TcpStream) -> Option<Seen> {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod call;
+mod clients;
 mod common;
 mod contention;
 mod cooldown;
@@ -12,6 +13,7 @@ mod docs;
 mod fake;
 mod faults;
 mod footguns;
+mod gateway;
 mod help;
 mod hostile;
 mod hostile_server;
@@ -20,7 +22,9 @@ mod newcomer;
 mod ownership;
 mod probe;
 mod profiles;
+mod sdk;
 mod secrets;
+mod serve;
 mod simulate;
 mod syscalls;
 mod worker;

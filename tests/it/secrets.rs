@@ -61,6 +61,11 @@ impl Secrets {
         secrets
     }
 
+    /// A secret that is not in auth.json (the serve key).
+    pub fn add_token(&mut self, token: &str) {
+        self.tokens.insert(token.to_string());
+    }
+
     pub fn extend(&mut self, other: Secrets) {
         self.tokens.extend(other.tokens);
         self.emails.extend(other.emails);

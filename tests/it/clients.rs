@@ -1,0 +1,1 @@
+//! Real agents through `rotor serve`: Hermes, Codex CLI and OpenClaw.

@@ -1,0 +1,1 @@
+//! The official `openai` and `anthropic` Python SDKs talking to `rotor serve`.
