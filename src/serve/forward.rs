@@ -120,6 +120,7 @@ impl Client {
         let body = Body::Stream {
             rx,
             aborted: aborted.clone(),
+            flushed: false,
         };
         if !self.answer(Response::from_parts(head, body)) {
             return false;

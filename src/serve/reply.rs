@@ -28,6 +28,8 @@ pub(crate) enum Body {
     Stream {
         rx: mpsc::Receiver<Bytes>,
         aborted: Arc<AtomicBool>,
+        /// Whether hyper was given one chance to write out the last frames before the abort.
+        flushed: bool,
     },
 }
 
@@ -52,11 +54,27 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, Abort>>> {
         match self.get_mut() {
             Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Body::Stream { rx, aborted } => rx.poll_recv(cx).map(|next| match next {
-                Some(frame) => Some(Ok(Frame::data(frame))),
-                None if aborted.swap(false, Ordering::AcqRel) => Some(Err(Abort)),
-                None => None,
-            }),
+            Body::Stream {
+                rx,
+                aborted,
+                flushed,
+            } => match rx.poll_recv(cx) {
+                Poll::Ready(Some(frame)) => Poll::Ready(Some(Ok(Frame::data(frame)))),
+                Poll::Ready(None) if aborted.load(Ordering::Acquire) => {
+                    if *flushed {
+                        aborted.store(false, Ordering::Release);
+                        return Poll::Ready(Some(Err(Abort)));
+                    }
+                    // hyper drops what it has not written yet when a body fails: pending
+                    // once lets it flush the last frames (the error event) to the socket
+                    // first; the abort comes on the next poll.
+                    *flushed = true;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 

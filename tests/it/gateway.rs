@@ -323,3 +323,46 @@ pub fn metrics(text: &str) -> std::collections::BTreeMap<String, f64> {
     }
     samples
 }
+
+/// A streamed answer as a client read it: what arrived before the end, and whether the body
+/// ended cleanly (`false`: the connection was aborted mid-body).
+#[derive(Debug)]
+pub struct Streamed {
+    pub status: u16,
+    pub text: String,
+    pub clean_end: bool,
+}
+
+/// POSTs `body` and reads the answer chunk by chunk, noting how it ended.
+pub fn stream(url: &str, key: &str, body: &str) -> Streamed {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let mut response = client
+            .post(url)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        let clean_end = loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                Ok(None) => break true,
+                Err(_) => break false,
+            }
+        };
+        Streamed {
+            status,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            clean_end,
+        }
+    })
+}
