@@ -25,6 +25,7 @@ mod profiles;
 mod sdk;
 mod secrets;
 mod serve;
+mod serve_load;
 mod simulate;
 mod syscalls;
 mod worker;
