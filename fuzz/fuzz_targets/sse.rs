@@ -1,5 +1,6 @@
-//! SSE parser and the three stream decoders: bytes split at arbitrary points give the same
-//! events as the whole stream, decoding never panics, and a decoder that keeps the answer text
+//! SSE parser, framer and the three stream decoders: bytes split at arbitrary points give the
+//! same events (and the same whole frames, byte for byte) as the whole stream, decoding and
+//! the commit-point classification never panic, and a decoder that keeps the answer text
 //! (`--format json`) streams the same chunks as one that keeps nothing (flat memory).
 //!
 //! Half of the inputs are raw bytes; the other half are read as a recipe for a stream of
@@ -8,7 +9,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rotor::providers::sse::SseParser;
+use rotor::providers::frames::{classify_frame, failure_in_answer};
+use rotor::providers::sse::{Framer, SseParser};
 use rotor::providers::{Api, Chunk, StreamDecoder};
 use serde_json::{Map, Value, json};
 
@@ -107,6 +109,40 @@ fuzz_target!(|data: &[u8]| {
     got.extend(parts.feed(&stream[cut..]));
     got.extend(parts.finish());
     assert_eq!(got, expected, "splitting the stream changed its events");
+
+    // The framer: whole frames, the same however the bytes arrive, nothing lost or added.
+    let frames_of = |parts: &[&[u8]]| {
+        let mut framer = Framer::new();
+        let mut frames = Vec::new();
+        for part in parts {
+            match framer.feed(part) {
+                Ok(more) => frames.extend(more),
+                Err(_) => return None,
+            }
+        }
+        frames.extend(framer.finish());
+        Some(frames)
+    };
+    if let (Some(whole), Some(split)) = (
+        frames_of(&[stream]),
+        frames_of(&[&stream[..cut], &stream[cut..]]),
+    ) {
+        assert_eq!(whole, split, "splitting the stream changed its frames");
+        assert_eq!(whole.concat(), stream, "the frames are not the stream");
+        for api in [
+            Api::CodexResponses,
+            Api::AnthropicMessages,
+            Api::ChatCompletions,
+        ] {
+            let mut parser = SseParser::new();
+            for frame in &whole {
+                let events = parser.feed(frame);
+                assert!(events.len() <= 1, "a frame held more than one event");
+                let _ = classify_frame(api, events.first());
+            }
+        }
+    }
+    let _ = failure_in_answer(stream);
 
     for api in [
         Api::CodexResponses,
