@@ -402,10 +402,10 @@ async fn api(app: &Arc<App>, surface: Surface, request: Request<Incoming>) -> Re
             return refuse(refusal, message);
         }
     };
-    if let Err(e) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body) {
+    if let Err(why) = json_object(&body) {
         return refuse(
             Refusal::BadRequest,
-            format!("rotor: the request body is not a JSON object: {e}"),
+            format!("rotor: the request body is not a JSON object: {why}"),
         );
     }
     let exchange = Exchange {
@@ -426,6 +426,18 @@ async fn api(app: &Arc<App>, surface: Surface, request: Request<Incoming>) -> Re
         }
         Err(_) => Refusal::Internal.reply(shape, "rotor: the request ended without an answer"),
     }
+}
+
+/// Checks that `body` is one JSON object, without building it (bodies of agents run to
+/// hundreds of kilobytes; they are forwarded as they are).
+fn json_object(body: &[u8]) -> std::result::Result<(), String> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err("it does not start with `{`".into());
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(body)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Reads a request body of at most `max` bytes within `timeout`.
@@ -652,4 +664,17 @@ fn metrics_answer(app: &App) -> Response {
         HeaderValue::from_static(metrics::CONTENT_TYPE),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_object;
+
+    #[test]
+    fn a_body_must_be_one_json_object() {
+        assert!(json_object(br#" {"model":"m","input":[{"a":1}]} "#).is_ok());
+        for bad in [&b"[1]"[..], b"", b"{", b"{} {}", b"\"x\"", b"{\"a\":}"] {
+            assert!(json_object(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
 }
