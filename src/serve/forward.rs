@@ -325,7 +325,12 @@ impl<'a> ServePorts<'a> {
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
         if !response.status().is_success() {
             let headers = header_pairs(response.headers());
-            let body = read_bounded(&mut response).await;
+            let body = tokio::select! {
+                biased;
+                () = self.client.gone() => return Ok(self.gone()),
+                () = &mut expired => return Ok(self.expired(&redactor)),
+                body = read_bounded(&mut response) => body,
+            };
             return Ok(self.refused(status, &headers, &body, content_type, &redactor));
         }
         let head = answer_head(
@@ -498,6 +503,7 @@ impl<'a> ServePorts<'a> {
                 match kind {
                     Frame::Done => {
                         self.client.finish();
+                        drain(&mut response).await;
                         return Outcome::Success;
                     }
                     Frame::Failed { status, body } => {
@@ -656,6 +662,23 @@ impl Ports for ServePorts<'_> {
             .hub
             .news(&self.exchange.provider, &mut self.generation)
     }
+}
+
+/// Reads what an upstream sends after the end of its answer (its chunked body's terminator),
+/// briefly and boundedly, so its connection can serve the next request instead of being
+/// closed. The client's answer is complete already.
+async fn drain(response: &mut reqwest::Response) {
+    const MOST: usize = 64 * 1024;
+    let mut read = 0;
+    let rest = async {
+        while let Ok(Some(bytes)) = response.chunk().await {
+            read += bytes.len();
+            if read > MOST {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(100), rest).await;
 }
 
 /// Resolves at `deadline`, or never.
