@@ -674,7 +674,11 @@ mod tests {
     fn a_body_must_be_one_json_object() {
         assert!(json_object(br#" {"model":"m","input":[{"a":1}]} "#).is_ok());
         for bad in [&b"[1]"[..], b"", b"{", b"{} {}", b"\"x\"", b"{\"a\":}"] {
-            assert!(json_object(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                json_object(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }
