@@ -779,6 +779,39 @@ fn codex_exec_gets_its_answer_from_profile_2_when_profile_1_is_out_of_quota() {
     assert_cooled_first(&env);
 }
 
+#[test]
+fn codex_exec_fails_at_once_with_a_429_when_every_profile_is_out_of_quota() {
+    if !have_codex() {
+        return;
+    }
+    let env = Env::with_fixture("fresh.json");
+    let server = FakeServer::start();
+    server.on(RESPONSES, vec![usage_limit()]);
+    let gateway = Gateway::with_upstream(&env, &server, &[]);
+    let start = Instant::now();
+    let run = codex(&gateway);
+    assert_eq!(run.code, 1, "{run:?}\n{}", gateway.stderr());
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(run.stderr.contains("429"), "{}", run.stderr);
+    assert!(!run.stdout.contains(ANSWER));
+    // rotor tried each profile once, within the one request, and said when the pool is back.
+    let seen = assert_forwarded(&server, &gateway, RESPONSES);
+    assert_eq!(accounts(&seen), ACCOUNTS);
+    let ends = gateway.wait_for("request_end", 1, Duration::from_secs(5));
+    assert_eq!(ends.len(), 1, "{}", gateway.stderr());
+    assert_eq!(ends[0]["outcome"], "pool_exhausted");
+    assert_eq!(gateway.events_named("profile_rotation").len(), 2);
+    gateway.stop().expect_code(0);
+    let pool = &env.auth_json()["credential_pool"]["openai-codex"];
+    for entry in pool.as_array().unwrap() {
+        assert_eq!(entry["last_status"], "exhausted", "{pool}");
+    }
+}
+
 // ---- OpenClaw
 
 /// The `final` text of `openclaw agent exec --json`.
