@@ -215,6 +215,11 @@ impl Sandbox {
 /// `hermes chat -q PROMPT -Q` with a custom provider `rotor` of this `api_mode`, in a
 /// HERMES_HOME of its own (never the Env's: Hermes would use and rewrite rotor's auth.json).
 fn hermes(gateway: &Gateway, api_mode: &str) -> Run {
+    hermes_with(gateway, api_mode, "")
+}
+
+/// [`hermes`] with more `config.yaml` text after the provider.
+fn hermes_with(gateway: &Gateway, api_mode: &str, more_config: &str) -> Run {
     let sandbox = Sandbox::new();
     let home = sandbox.path("hermes-home");
     std::fs::create_dir_all(&home).unwrap();
@@ -222,7 +227,7 @@ fn hermes(gateway: &Gateway, api_mode: &str) -> Run {
         "model:\n  default: {MODEL}\n  provider: custom:rotor\n  context_length: 128000\n\
          providers:\n  rotor:\n    name: rotor\n    base_url: {}/v1\n    key_env: ROTOR_KEY\n\
          \x20   default_model: {MODEL}\n    api_mode: {api_mode}\n\
-         security:\n  tirith_enabled: false\n",
+         security:\n  tirith_enabled: false\n{more_config}",
         gateway.url
     );
     std::fs::write(home.join("config.yaml"), config).unwrap();
@@ -717,6 +722,37 @@ fn hermes_chat_completions_rotates_past_a_key_out_of_credit() {
     let pool = &env.auth_json()["credential_pool"]["openrouter"];
     assert_eq!(pool[0]["last_status"], "exhausted", "{pool}");
     assert_eq!(pool[1]["request_count"], 1, "{pool}");
+}
+
+#[test]
+fn hermes_prints_rotor_s_answer_when_every_profile_is_out_of_quota() {
+    if !have_hermes() {
+        return;
+    }
+    let env = Env::with_fixture("fresh.json");
+    let server = FakeServer::start();
+    server.on(RESPONSES, vec![usage_limit()]);
+    let gateway = Gateway::with_upstream(&env, &server, &[]);
+    // One try: by default Hermes would wait for rotor's Retry-After (the pool's reset).
+    let run = hermes_with(
+        &gateway,
+        "codex_responses",
+        "agent:\n  api_max_retries: 1\n",
+    );
+    assert_eq!(run.code, 1, "{run:?}\n{}", gateway.stderr());
+    assert!(
+        run.stdout.contains("HTTP 429")
+            && run
+                .stdout
+                .contains("pool exhausted for openai-codex: next available at"),
+        "{run:?}"
+    );
+    let seen = assert_forwarded(&server, &gateway, RESPONSES);
+    assert_eq!(accounts(&seen), ACCOUNTS);
+    let ends = gateway.wait_for("request_end", 1, Duration::from_secs(5));
+    assert_eq!(ends.len(), 1, "{}", gateway.stderr());
+    assert_eq!(ends[0]["outcome"], "pool_exhausted");
+    gateway.stop().expect_code(0);
 }
 
 // ---- Codex CLI
