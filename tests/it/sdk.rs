@@ -1206,10 +1206,29 @@ fn a_body_over_max_body_is_a_413_status_error() {
             .any(|b| b == "APIStatusError"),
         "{anthropic:#}"
     );
+    // The refused body was never read: the next request on the SDK's kept-alive connection
+    // must still be understood.
+    let after = client(
+        &gateway,
+        &["responses", "--stream", "--sizes", "4096,200,8192,200"],
+    );
+    let statuses: Vec<Value> = after["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            if r["ok"] == true {
+                json!(200)
+            } else {
+                r["error"]["status"].clone()
+            }
+        })
+        .collect();
+    assert_eq!(statuses, [413, 200, 413, 200], "{after:#}");
     assert_eq!(
         server.seen().len(),
-        1,
-        "only the small request went upstream"
+        3,
+        "only the small requests went upstream"
     );
     gateway.stop().expect_code(0);
 }
@@ -1328,5 +1347,41 @@ fn an_sdk_that_gives_up_before_any_output_cancels_the_upstream_request() {
         "rotor did not close its upstream request"
     );
     assert_eq!(server.seen_at(RESPONSES).len(), 1);
+    gateway.stop().expect_code(0);
+}
+
+#[test]
+fn a_caller_that_breaks_off_a_flood_cancels_the_upstream_request() {
+    if !sdks() {
+        return;
+    }
+    let env = Env::with_fixture("fresh.json");
+    let server = FakeServer::start();
+    // An answer without end: only the client leaving can stop it.
+    server.on(
+        RESPONSES,
+        vec![Reply::Flood {
+            head: codex_setup("resp_flood"),
+            piece: codex_delta(0, "flood "),
+            total: None,
+            tail: Vec::new(),
+        }],
+    );
+    let gateway = Gateway::with_upstream(&env, &server, &["--timeout", "30s"]);
+    let result = ok(
+        client(&gateway, &["responses", "--stream", "--stop-after", "8"]),
+        &gateway,
+    );
+    assert_eq!(result["final"]["closed_after"], 8);
+    assert_eq!(result["text"], "flood flood flood flood ");
+    let ends = gateway.wait_for("request_end", 1, Duration::from_secs(10));
+    let failed = gateway.events_named("attempt_failed");
+    assert_eq!(failed.len(), 1, "{}", gateway.stderr());
+    assert_eq!(failed[0]["error_type"], "client_closed");
+    assert_eq!(ends[0]["attempts"], 1);
+    assert!(
+        eventually(Duration::from_secs(5), || server.closed_by_client() == 1),
+        "rotor did not close its upstream request"
+    );
     gateway.stop().expect_code(0);
 }

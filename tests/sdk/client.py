@@ -28,11 +28,22 @@ def parse_args():
         action="store_true",
         help="the SDK's stream helper (responses.stream, messages.stream) instead of stream=True",
     )
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        default=0,
+        help="close the stream after this many events, as a caller that breaks off does",
+    )
     p.add_argument("--key", help="send this key instead of ROTOR_KEY")
     p.add_argument("--retries", type=int, default=0, help="the SDK's max_retries")
     p.add_argument("--timeout", type=float, default=20.0, help="the SDK's timeout, seconds")
     p.add_argument("--input-bytes", type=int, default=0, help="pad the prompt to this size")
     p.add_argument("--threads", type=int, default=0, help="this many requests at once")
+    p.add_argument(
+        "--sizes",
+        help="one request after the other on the same client (its kept-alive connection), "
+        "padded to each of these comma-separated sizes",
+    )
     p.add_argument(
         "--poll",
         type=float,
@@ -160,6 +171,9 @@ def responses(c, args, seen):
         return {"status": parsed.status, "object": parsed.object}
     for event in parsed:
         responses_event(event, seen)
+        if args.stop_after and len(seen.events) >= args.stop_after:
+            parsed.close()
+            return {"closed_after": len(seen.events)}
     return None
 
 
@@ -261,6 +275,12 @@ def main():
             t.start()
         for t in threads:
             t.join()
+        out = {"results": results}
+    elif args.sizes:
+        results = []
+        for size in args.sizes.split(","):
+            args.input_bytes = int(size)
+            results.append(one(c, args))
         out = {"results": results}
     elif args.poll:
         tries = []
