@@ -529,6 +529,17 @@ fn assert_answered(run: &Run, gateway: &Gateway, answer: &str) {
     );
 }
 
+/// Nothing of the pool's tokens, keys or refresh tokens reached the agent (rotor's answers and
+/// errors are all it saw).
+#[track_caller]
+fn assert_no_pool_secret(env: &Env, run: &Run) {
+    let found = crate::secrets::Secrets::of_env(env).violations(run, None);
+    assert!(
+        found.is_empty(),
+        "the agent saw secrets of the pool: {found:?}\n{run:?}"
+    );
+}
+
 /// What reached the fake: only requests to `path` (rotor answers everything else itself),
 /// each with the credentials of a profile (`token`, and for Codex the account header), never
 /// the serve key, and the agent's own body (its model, streaming).
@@ -638,6 +649,7 @@ fn hermes_codex_responses_answers_with_the_profile_s_token() {
     server.on(RESPONSES, vec![responses_answer(ANSWER)]);
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = hermes(&gateway, "codex_responses");
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &run.stdout);
     let seen = assert_forwarded(&server, &gateway, RESPONSES);
     assert_eq!(seen.len(), 1);
@@ -660,6 +672,7 @@ fn hermes_chat_completions_answers_with_the_pool_s_key() {
     server.on(CHAT, vec![chat_answer(ANSWER)]);
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = hermes(&gateway, "chat_completions");
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &run.stdout);
     let seen = assert_forwarded(&server, &gateway, CHAT);
     assert_eq!(seen.len(), 1);
@@ -682,6 +695,7 @@ fn hermes_gets_its_answer_from_profile_2_when_profile_1_is_out_of_quota() {
     first_profile_exhausted(&server, responses_answer(ANSWER));
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = hermes(&gateway, "codex_responses");
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &run.stdout);
     let seen = assert_forwarded(&server, &gateway, RESPONSES);
     assert_eq!(accounts(&seen), [ACCOUNTS[0], ACCOUNTS[1]]);
@@ -712,6 +726,7 @@ fn hermes_chat_completions_rotates_past_a_key_out_of_credit() {
     server.on(CHAT, vec![chat_answer(ANSWER)]);
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = hermes(&gateway, "chat_completions");
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &run.stdout);
     let seen = assert_forwarded(&server, &gateway, CHAT);
     assert_eq!(seen.len(), 2);
@@ -739,6 +754,7 @@ fn hermes_prints_rotor_s_answer_when_every_profile_is_out_of_quota() {
         "codex_responses",
         "agent:\n  api_max_retries: 1\n",
     );
+    assert_no_pool_secret(&env, &run);
     assert_eq!(run.code, 1, "{run:?}\n{}", gateway.stderr());
     assert!(
         run.stdout.contains("HTTP 429")
@@ -767,6 +783,7 @@ fn codex_exec_answers_with_the_profile_s_token() {
     server.on(RESPONSES, vec![responses_answer(ANSWER)]);
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = codex(&gateway);
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &run.stdout);
     let seen = assert_forwarded(&server, &gateway, RESPONSES);
     assert_eq!(seen.len(), 1);
@@ -800,6 +817,7 @@ fn codex_exec_gets_its_answer_from_profile_2_when_profile_1_is_out_of_quota() {
     first_profile_exhausted(&server, responses_answer(ANSWER));
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = codex(&gateway);
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &run.stdout);
     let seen = assert_forwarded(&server, &gateway, RESPONSES);
     assert_eq!(accounts(&seen), [ACCOUNTS[0], ACCOUNTS[1]]);
@@ -826,6 +844,7 @@ fn codex_exec_fails_at_once_with_a_429_when_every_profile_is_out_of_quota() {
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let start = Instant::now();
     let run = codex(&gateway);
+    assert_no_pool_secret(&env, &run);
     assert_eq!(run.code, 1, "{run:?}\n{}", gateway.stderr());
     assert!(
         start.elapsed() < Duration::from_secs(20),
@@ -868,6 +887,7 @@ fn openclaw_openai_responses_answers_with_the_profile_s_token() {
     server.on(RESPONSES, vec![responses_answer(ANSWER)]);
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = openclaw(&gateway, "openai-responses");
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &openclaw_final(&run));
     let seen = assert_forwarded(&server, &gateway, RESPONSES);
     assert_eq!(seen.len(), 1);
@@ -890,6 +910,7 @@ fn openclaw_openai_completions_answers_with_the_pool_s_key() {
     server.on(CHAT, vec![chat_answer(ANSWER)]);
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = openclaw(&gateway, "openai-completions");
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &openclaw_final(&run));
     let seen = assert_forwarded(&server, &gateway, CHAT);
     assert_eq!(seen.len(), 1);
@@ -908,6 +929,7 @@ fn openclaw_gets_its_answer_from_profile_2_when_profile_1_is_out_of_quota() {
     first_profile_exhausted(&server, responses_answer(ANSWER));
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = openclaw(&gateway, "openai-responses");
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &openclaw_final(&run));
     let seen = assert_forwarded(&server, &gateway, RESPONSES);
     assert_eq!(accounts(&seen), [ACCOUNTS[0], ACCOUNTS[1]]);
@@ -931,6 +953,7 @@ fn openclaw_anthropic_messages_sends_the_key_as_x_api_key_and_gets_the_profile_s
     server.on(MESSAGES, vec![messages_answer(ANSWER)]);
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     let run = openclaw(&gateway, "anthropic-messages");
+    assert_no_pool_secret(&env, &run);
     assert_answered(&run, &gateway, &openclaw_final(&run));
     let seen = server.seen();
     assert_eq!(seen.len(), 1, "{seen:?}");
