@@ -45,6 +45,16 @@ def parse_args():
         "padded to each of these comma-separated sizes",
     )
     p.add_argument(
+        "--go-file",
+        help="once the SDK is loaded, create GO_FILE.ready and send only when GO_FILE exists",
+    )
+    p.add_argument(
+        "--give-up-after",
+        type=float,
+        default=0.0,
+        help="if the call has not returned after this many seconds, say so and exit",
+    )
+    p.add_argument(
         "--poll",
         type=float,
         default=0.0,
@@ -260,7 +270,24 @@ def one(c, args):
 def main():
     args = parse_args()
     c = client(args)
+    if args.go_file:
+        open(args.go_file + ".ready", "w").close()
+        deadline = time.monotonic() + 20
+        while not os.path.exists(args.go_file) and time.monotonic() < deadline:
+            time.sleep(0.01)
     started = time.monotonic()
+    if args.give_up_after:
+        # The SDK may sleep on its own (a Retry-After) beyond any timeout it was given.
+        done = []
+        worker = threading.Thread(target=lambda: done.append(one(c, args)), daemon=True)
+        worker.start()
+        worker.join(args.give_up_after)
+        out = done[0] if done else {"ok": False, "hung": True}
+        out["seconds"] = round(time.monotonic() - started, 3)
+        json.dump(out, sys.stdout, default=str)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        os._exit(0)
     if args.threads:
         results = [None] * args.threads
         # All threads send at once, as a herd does.
