@@ -91,6 +91,9 @@ impl http_body::Body for Body {
     }
 }
 
+/// The longest `Retry-After` of an exhausted pool that still leaves the retry to the client.
+pub(crate) const CLIENT_RETRY_MAX_S: u64 = 60;
+
 /// Whose error format an answer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shape {
@@ -195,16 +198,18 @@ impl Refusal {
 
     /// Whether a client should send the same request again by itself. rotor has already
     /// retried and rotated as far as its policy allows: the SDKs' own retries would only
-    /// multiply the load. Only "wait and retry" answers (a busy gateway, an exhausted pool
-    /// whose next profile is known) leave the SDK to decide.
+    /// multiply the load. Only "wait a moment and retry" answers (a busy gateway, an exhausted
+    /// pool whose next profile is back within [`CLIENT_RETRY_MAX_S`]) leave the SDK to decide:
+    /// the Anthropic SDK sleeps a whole `Retry-After` however long, so an hour's wait would
+    /// hang its caller for hours instead of raising.
     fn retryable(self) -> bool {
-        matches!(
-            self,
-            Refusal::Busy
-                | Refusal::PoolExhausted {
-                    retry_after: Some(_)
-                }
-        )
+        match self {
+            Refusal::Busy => true,
+            Refusal::PoolExhausted {
+                retry_after: Some(seconds),
+            } => seconds <= CLIENT_RETRY_MAX_S,
+            _ => false,
+        }
     }
 
     /// The whole answer: status, error body in `shape`, and the headers that go with it.
@@ -296,12 +301,19 @@ mod tests {
     #[tokio::test]
     async fn an_exhausted_pool_says_when_to_come_back() {
         let r = Refusal::PoolExhausted {
-            retry_after: Some(120),
+            retry_after: Some(30),
         }
         .reply(Shape::OpenAi, "m");
         assert_eq!(r.status(), 429);
-        assert_eq!(r.headers()[RETRY_AFTER], "120");
+        assert_eq!(r.headers()[RETRY_AFTER], "30");
         assert!(r.headers().get("x-should-retry").is_none());
+        // An SDK must not sleep an hour inside one call: it is told not to retry.
+        let r = Refusal::PoolExhausted {
+            retry_after: Some(3600),
+        }
+        .reply(Shape::Anthropic, "m");
+        assert_eq!(r.headers()[RETRY_AFTER], "3600");
+        assert_eq!(r.headers()["x-should-retry"], "false");
         let r = Refusal::PoolExhausted { retry_after: None }.reply(Shape::OpenAi, "m");
         assert!(r.headers().get(RETRY_AFTER).is_none());
         assert_eq!(r.headers()["x-should-retry"], "false");

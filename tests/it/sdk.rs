@@ -1480,13 +1480,13 @@ fn sdks_with_retries_wait_out_a_short_retry_after_and_get_their_answer() {
     gateway.stop().expect_code(0);
 }
 
-/// BUG (reported, not worked around): an exhausted pool's 429 carries `Retry-After` with the
-/// seconds to the earliest reset and, being "retryable", no `x-should-retry: false`. The
+/// An exhausted pool's 429 carries `Retry-After` with the seconds to the earliest reset. The
 /// anthropic SDK (2.15) sleeps whatever Retry-After says, without a cap and outside its own
-/// `timeout`, before each of its default two retries: `messages.create()` on a pool that
-/// resets in an hour blocks for two hours instead of raising `RateLimitError`. (The openai
-/// SDK retries only when Retry-After is at most 120 s, so it raises at once.) rotor could send
-/// `x-should-retry: false` when the wait is longer than a client would sleep (say 60 s).
+/// `timeout`, before each of its default two retries: without `x-should-retry: false` on a
+/// long wait, `messages.create()` on a pool that resets in an hour blocked for two hours
+/// instead of raising `RateLimitError` (found by this test; the openai SDK retries only when
+/// Retry-After is at most 120 s, so it raised at once). rotor now leaves the retry to the client
+/// only when the wait is at most 60 s.
 #[test]
 fn a_long_retry_after_does_not_hang_an_sdk_with_default_retries() {
     if !sdks() {
