@@ -53,6 +53,56 @@ pub fn classify_frame(api: Api, event: Option<&SseEvent>) -> Frame {
     }
 }
 
+/// Whether [`classify_frame`] can only say `Setup` or `Output { last: false }` of `event`,
+/// told from its bytes without parsing them. After the commit point those two mean the same
+/// (pass the frame on), so a gateway skips the JSON parse of nearly every frame of a long
+/// answer. Conservative: `false` whenever the data holds an escape, or anywhere the name of a
+/// frame that ends or fails the answer (a chat chunk: an `"error"`, or a `"finish_reason"`
+/// that is not `null`), or the `event:` name is one.
+pub fn continues_answer(api: Api, event: &SseEvent) -> bool {
+    let data = event.data.as_bytes();
+    // Without a backslash, every JSON string of the data is written as it reads: a `type`
+    // whose value is `response.completed` shows `"response.completed"` in the bytes.
+    if data.contains(&b'\\') {
+        return false;
+    }
+    let ending: &[&str] = match api {
+        Api::CodexResponses => &[
+            "response.completed",
+            "response.incomplete",
+            "response.failed",
+            "error",
+        ],
+        Api::AnthropicMessages => &["message_stop", "error"],
+        Api::ChatCompletions => {
+            return event.data.trim() != "[DONE]"
+                && !quoted(data, "error")
+                && every_finish_reason_is_null(data);
+        }
+    };
+    !ending.contains(&event.event.as_str()) && !ending.iter().any(|name| quoted(data, name))
+}
+
+/// Whether `data` holds `"name"`.
+fn quoted(data: &[u8], name: &str) -> bool {
+    let name = name.as_bytes();
+    data.windows(name.len() + 2)
+        .any(|w| w[0] == b'"' && w[w.len() - 1] == b'"' && &w[1..w.len() - 1] == name)
+}
+
+/// Whether every `"finish_reason"` in `data` is followed by exactly `:null`.
+fn every_finish_reason_is_null(data: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"finish_reason\"";
+    let mut rest = data;
+    while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
+        rest = &rest[at + KEY.len()..];
+        if !rest.starts_with(b":null") {
+            return false;
+        }
+    }
+    true
+}
+
 fn failed(error: &Value) -> Frame {
     let (status, body) = failure_of(error);
     Frame::Failed { status, body }
@@ -352,5 +402,215 @@ mod tests {
             Some(529)
         );
         assert!(failure_in_answer(b"not json").is_none());
+    }
+
+    /// Frames of a long answer, as servers send them: passed on without a parse.
+    const SKIPPED: &[(Api, &str, &str)] = &[
+        (
+            Api::CodexResponses,
+            "response.output_text.delta",
+            r#"{"type":"response.output_text.delta","item_id":"m","output_index":0,"content_index":0,"delta":"Hel"}"#,
+        ),
+        (
+            Api::CodexResponses,
+            "response.output_item.done",
+            r#"{"type":"response.output_item.done","item":{"type":"message","status":"completed","content":[{"type":"output_text","text":"Hi"}]}}"#,
+        ),
+        (
+            Api::AnthropicMessages,
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+        ),
+        (
+            Api::AnthropicMessages,
+            "message_delta",
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"}}"#,
+        ),
+        (
+            Api::ChatCompletions,
+            "",
+            r#"{"id":"c","choices":[{"index":0,"delta":{"content":"A"},"finish_reason":null}]}"#,
+        ),
+        (
+            Api::ChatCompletions,
+            "",
+            r#"{"id":"c","choices":[],"usage":{"total_tokens":3}}"#,
+        ),
+    ];
+
+    /// Frames that end or fail an answer, or hold an escape: always parsed.
+    const PARSED: &[(Api, &str, &str)] = &[
+        (
+            Api::CodexResponses,
+            "response.completed",
+            r#"{"type":"response.completed","response":{"id":"r","status":"completed"}}"#,
+        ),
+        (
+            Api::CodexResponses,
+            "",
+            r#"{"type":"response.incomplete","response":{}}"#,
+        ),
+        (
+            Api::CodexResponses,
+            "response.failed",
+            r#"{"type":"response.failed","response":{"error":{"code":"server_error"}}}"#,
+        ),
+        (
+            Api::CodexResponses,
+            "error",
+            r#"{"code":"server_error","message":"x"}"#,
+        ),
+        (
+            Api::CodexResponses,
+            "response.output_text.delta",
+            r#"{"type":"response.\u0063ompleted","response":{}}"#,
+        ),
+        (
+            Api::AnthropicMessages,
+            "message_stop",
+            r#"{"type":"message_stop"}"#,
+        ),
+        (Api::AnthropicMessages, "message_stop", "{}"),
+        (
+            Api::AnthropicMessages,
+            "error",
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#,
+        ),
+        (
+            Api::ChatCompletions,
+            "",
+            r#"{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        ),
+        (
+            Api::ChatCompletions,
+            "",
+            r#"{"id":"c","choices":[{"index":0,"delta":{},"finish_reason" : "length"}]}"#,
+        ),
+        (
+            Api::ChatCompletions,
+            "",
+            r#"{"error":{"code":"rate_limit_exceeded","message":"slow"}}"#,
+        ),
+        (Api::ChatCompletions, "", " [DONE] "),
+    ];
+
+    fn event(name: &str, data: &str) -> SseEvent {
+        SseEvent {
+            event: name.into(),
+            data: data.into(),
+        }
+    }
+
+    /// What a gateway may skip must be what the classifier would have passed on.
+    fn skip_is_sound(api: Api, name: &str, data: &str) -> Result<(), String> {
+        let event = event(name, data);
+        let kind = classify_frame(api, Some(&event));
+        if continues_answer(api, &event) && !matches!(kind, Frame::Setup | OUT) {
+            return Err(format!(
+                "{api:?} {name:?} {data}: skipped, but it is {kind:?}"
+            ));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn only_frames_that_continue_an_answer_skip_the_parse() {
+        for (api, name, data) in SKIPPED {
+            skip_is_sound(*api, name, data).unwrap();
+            assert!(continues_answer(*api, &event(name, data)), "{name} {data}");
+        }
+        for (api, name, data) in PARSED {
+            assert!(!continues_answer(*api, &event(name, data)), "{name} {data}");
+        }
+    }
+
+    /// JSON shaped like the three APIs' frames: their keys and the names that matter.
+    fn frame_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let words = proptest::sample::select(vec![
+            "response.completed",
+            "response.incomplete",
+            "response.failed",
+            "error",
+            "message_stop",
+            "response.output_text.delta",
+            "content_block_delta",
+            "response.created",
+            "codex.rate_limits",
+            "message_start",
+            "stop",
+            "Hi",
+            "",
+            "[DONE]",
+        ]);
+        let keys = proptest::sample::select(vec![
+            "type",
+            "delta",
+            "error",
+            "finish_reason",
+            "choices",
+            "item",
+            "part",
+            "text",
+            "content",
+            "usage",
+            "response",
+            "code",
+            "content_block",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (0u8..3).prop_map(Value::from),
+            words.prop_map(Value::from),
+        ];
+        let tree = leaf.prop_recursive(4, 24, 5, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec((keys.clone(), inner), 0..5).prop_map(|m| Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                )),
+            ]
+        });
+        let kinds = proptest::sample::select(vec![
+            "response.completed",
+            "response.incomplete",
+            "response.failed",
+            "error",
+            "message_stop",
+            "response.output_text.delta",
+            "content_block_delta",
+        ]);
+        (tree, proptest::option::of(kinds)).prop_map(|(v, kind)| {
+            let mut v = match v {
+                Value::Object(_) => v,
+                other => serde_json::json!({"choices": [{"finish_reason": other}]}),
+            };
+            if let (Some(kind), Some(map)) = (kind, v.as_object_mut()) {
+                map.insert("type".into(), kind.into());
+            }
+            v
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn a_skipped_frame_is_never_an_end_or_a_failure(
+            api in proptest::sample::select(vec![Api::CodexResponses, Api::AnthropicMessages, Api::ChatCompletions]),
+            name in proptest::sample::select(vec!["", "response.output_text.delta", "response.completed", "error", "message_stop", "ping"]),
+            value in frame_json(),
+            // Write one letter as a \u escape, or space the text out.
+            escape in proptest::option::of(0usize..200),
+            spaced: bool,
+        ) {
+            let mut data = if spaced { serde_json::to_string_pretty(&value).unwrap() } else { value.to_string() };
+            if let Some(at) = escape {
+                if let Some((i, c)) = data.char_indices().filter(|(_, c)| c.is_ascii_lowercase()).nth(at % 40) {
+                    data.replace_range(i..i + 1, &format!("\\u{:04x}", c as u32));
+                }
+            }
+            proptest::prop_assert!(skip_is_sound(api, name, &data).is_ok(), "{:?}", skip_is_sound(api, name, &data));
+        }
     }
 }

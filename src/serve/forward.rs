@@ -20,7 +20,7 @@ use crate::engine::{
 };
 use crate::error::Result;
 use crate::pool::Profile;
-use crate::providers::frames::{Frame, classify_frame, failure_in_answer};
+use crate::providers::frames::{Frame, classify_frame, continues_answer, failure_in_answer};
 use crate::providers::sse::{Framer, SseParser};
 use crate::providers::{self, Api, Credential};
 use crate::sanitize::{Redactor, display_url};
@@ -464,7 +464,14 @@ impl<'a> ServePorts<'a> {
                 if ended && i + 1 == frames.len() {
                     events.extend(parser.finish());
                 }
-                let kind = classify_frame(api, events.first());
+                let kind = match events.first() {
+                    // After the commit point most frames are only passed on: no need to parse
+                    // them to know that they neither end nor fail the answer.
+                    Some(event) if self.client.streaming() && continues_answer(api, event) => {
+                        Frame::Output { last: false }
+                    }
+                    event => classify_frame(api, event),
+                };
                 if !self.client.streaming() {
                     match &kind {
                         Frame::Setup if held_bytes + frame.len() <= MAX_HELD => {
