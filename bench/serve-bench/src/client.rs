@@ -313,15 +313,25 @@ pub(crate) fn latency(args: &Args) -> Result<(), Fail> {
     Ok(())
 }
 
+/// What one round of load did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Round {
+    /// Answers completed within the round.
+    done: u64,
+    /// Every answer, also those completed after the round's end (what the server did).
+    answered: u64,
+    failed: u64,
+}
+
 /// One round of load: `concurrency` connections, each sending its next request as soon as the
-/// last one is answered, for `length`. Counts the answers completed within it.
+/// last one is answered, for `length`.
 async fn round(
     target: &Target,
     body: &Bytes,
     expect: &'static [u8],
     concurrency: usize,
     length: Duration,
-) -> (u64, u64, f64) {
+) -> Round {
     let start = Instant::now();
     let end = start + length;
     let mut tasks = JoinSet::new();
@@ -329,30 +339,35 @@ async fn round(
         let mut conn = Conn::new(target.clone());
         let body = body.clone();
         tasks.spawn(async move {
-            let (mut done, mut failed) = (0u64, 0u64);
+            let mut round = Round::default();
             while Instant::now() < end {
                 match conn.exchange(&body, expect).await {
-                    Ok(_) if Instant::now() <= end => done += 1,
-                    Ok(_) => {}
+                    Ok(_) => {
+                        round.answered += 1;
+                        if Instant::now() <= end {
+                            round.done += 1;
+                        }
+                    }
                     Err(e) => {
-                        if failed == 0 {
+                        if round.failed == 0 {
                             eprintln!("serve-bench load: {e}");
                         }
-                        failed += 1;
+                        round.failed += 1;
                     }
                 }
             }
-            (done, failed)
+            round
         });
     }
-    let (mut done, mut failed) = (0, 0);
+    let mut total = Round::default();
     while let Some(joined) = tasks.join_next().await {
-        if let Ok((d, f)) = joined {
-            done += d;
-            failed += f;
+        if let Ok(r) = joined {
+            total.done += r.done;
+            total.answered += r.answered;
+            total.failed += r.failed;
         }
     }
-    (done, failed, length.as_secs_f64())
+    total
 }
 
 /// `load`: rounds direct and through, alternating (after one unrecorded warm-up round of each),
@@ -373,18 +388,25 @@ pub(crate) fn load(args: &Args) -> Result<(), Fail> {
     let threads = args.number("threads", 1)? as usize;
     let report = crate::runtime(threads)?.block_on(async move {
         let warm = Duration::from_millis(500);
-        round(&direct, &body, expect, concurrency, warm).await;
-        round(&through, &body, expect, concurrency, warm).await;
+        let mut direct_answered = round(&direct, &body, expect, concurrency, warm)
+            .await
+            .answered;
+        let mut through_answered = round(&through, &body, expect, concurrency, warm)
+            .await
+            .answered;
         let mut direct_rates = Vec::new();
         let mut through_rates = Vec::new();
         let mut failed = 0;
+        let secs = length.as_secs_f64();
         for _ in 0..rounds {
-            let (done, f, secs) = round(&direct, &body, expect, concurrency, length).await;
-            direct_rates.push(done as f64 / secs);
-            failed += f;
-            let (done, f, secs) = round(&through, &body, expect, concurrency, length).await;
-            through_rates.push(done as f64 / secs);
-            failed += f;
+            let r = round(&direct, &body, expect, concurrency, length).await;
+            direct_rates.push(r.done as f64 / secs);
+            direct_answered += r.answered;
+            failed += r.failed;
+            let r = round(&through, &body, expect, concurrency, length).await;
+            through_rates.push(r.done as f64 / secs);
+            through_answered += r.answered;
+            failed += r.failed;
         }
         let direct_median = quantile(&sorted(direct_rates.clone()), 0.5);
         let through_median = quantile(&sorted(through_rates.clone()), 0.5);
@@ -395,6 +417,9 @@ pub(crate) fn load(args: &Args) -> Result<(), Fail> {
             "through_rps": through_rates,
             "direct_median_rps": direct_median,
             "through_median_rps": through_median,
+            // Every answer of the run, warm-up rounds included (the work each side did).
+            "direct_answered": direct_answered,
+            "through_answered": through_answered,
             "failed": failed,
         })
     });

@@ -1,7 +1,7 @@
 //! The tools of `bench/run.sh`'s `rotor serve` rows (see PERFORMANCE.md):
 //!
 //! ```text
-//! serve-bench upstream [--listen ADDR] [--threads N] [--delay-us US] [--silent]
+//! serve-bench upstream [--listen ADDR] [--threads N] [--delay-us US] [--deltas N] [--silent]
 //! serve-bench latency --direct URL --through URL [--key KEY] --api chat|responses
 //!                     [--model M] [--pairs N] [--warmup N]
 //! serve-bench load --direct URL --through URL [--key KEY] --api chat|responses [--stream]

@@ -20,12 +20,15 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// The answer's text, cut into the deltas of a streamed answer.
+/// The answer's text, cut into the deltas of a streamed answer; `--deltas N` (N > 5) adds
+/// N - 5 deltas of filler after them (a longer answer).
 const WORDS: [&str; 5] = ["Hello", " from", " the", " bench", "."];
+const FILLER: &str = " word";
 
 struct Config {
     delay: Duration,
     silent: bool,
+    words: Vec<&'static str>,
     /// The answers already written, by endpoint, model and usage chunk: built once each.
     answers: Mutex<HashMap<(bool, String, bool), Answer>>,
 }
@@ -86,6 +89,12 @@ pub(crate) fn run(args: &Args) -> Result<(), Fail> {
     let config = Arc::new(Config {
         delay: Duration::from_micros(args.number("delay-us", 0)?),
         silent: args.flag("silent"),
+        words: {
+            let deltas = args.number("deltas", WORDS.len() as u64)? as usize;
+            let mut words = WORDS.to_vec();
+            words.resize(deltas.max(WORDS.len()), FILLER);
+            words
+        },
         answers: Mutex::new(HashMap::new()),
     });
     crate::runtime(threads as usize)?.block_on(async move {
@@ -148,9 +157,9 @@ async fn answer(request: Request<Incoming>, config: &Config) -> Response<Reply> 
         .and_then(|answers| answers.get(&key).cloned());
     let answer = cached.unwrap_or_else(|| {
         let (first, rest, whole) = if responses_api {
-            responses(model)
+            responses(model, &config.words)
         } else {
-            chat(model, usage)
+            chat(model, usage, &config.words)
         };
         let answer = Answer {
             stream: Bytes::from(first.clone() + &rest),
@@ -167,7 +176,7 @@ async fn answer(request: Request<Incoming>, config: &Config) -> Response<Reply> 
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        return response;
+        return with_upstream_headers(response);
     }
     let body = if config.silent {
         Reply::Silent(Some(answer.first))
@@ -179,6 +188,47 @@ async fn answer(request: Request<Incoming>, config: &Config) -> Response<Reply> 
         CONTENT_TYPE,
         HeaderValue::from_static("text/event-stream; charset=utf-8"),
     );
+    with_upstream_headers(response)
+}
+
+/// Headers an OpenAI-style upstream sends with an answer besides its content type: request
+/// ids, rate limits, its CDN's cookies and tracing. A gateway sees all of them.
+const UPSTREAM_HEADERS: &[(&str, &str)] = &[
+    ("openai-organization", "user-bench0000000000000000"),
+    ("openai-processing-ms", "212"),
+    ("openai-project", "proj_bench000000000000000000"),
+    ("openai-version", "2020-10-01"),
+    ("x-ratelimit-limit-requests", "10000"),
+    ("x-ratelimit-limit-tokens", "30000000"),
+    ("x-ratelimit-remaining-requests", "9999"),
+    ("x-ratelimit-remaining-tokens", "29999986"),
+    ("x-ratelimit-reset-requests", "6ms"),
+    ("x-ratelimit-reset-tokens", "0s"),
+    ("x-request-id", "req_0123456789abcdef0123456789abcdef"),
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains; preload",
+    ),
+    ("cf-cache-status", "DYNAMIC"),
+    (
+        "set-cookie",
+        "__cf_bm=bench.cookie.value.0123456789abcdef; path=/; expires=Wed, 02-Dec-26 06:00:00 GMT; domain=.example.com; HttpOnly; Secure; SameSite=None",
+    ),
+    (
+        "set-cookie",
+        "_cfuvid=bench.cookie.value.fedcba9876543210-1767225600000-0.0.1.1-604800000; path=/; domain=.example.com; HttpOnly; Secure; SameSite=None",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("server", "cloudflare"),
+    ("cf-ray", "8f0123456789abcd-FRA"),
+    ("alt-svc", "h3=\":443\"; ma=86400"),
+];
+
+fn with_upstream_headers(mut response: Response<Reply>) -> Response<Reply> {
+    let headers = response.headers_mut();
+    for (name, value) in UPSTREAM_HEADERS {
+        headers.append(*name, HeaderValue::from_static(value));
+    }
     response
 }
 
@@ -202,8 +252,8 @@ fn sse(out: &mut String, data: &Value) {
 
 /// A Responses-API answer: the streamed frames up to and including the first output delta,
 /// the frames after it, and the non-streamed response object.
-fn responses(model: &str) -> (String, String, String) {
-    let text: String = WORDS.concat();
+fn responses(model: &str, words: &[&str]) -> (String, String, String) {
+    let text: String = words.concat();
     let id = "resp_bench";
     let item = "msg_bench";
     let message = |status: &str, text: &str| {
@@ -242,12 +292,12 @@ fn responses(model: &str) -> (String, String, String) {
         json!({"type": "response.output_text.delta", "sequence_number": 4 + n, "item_id": item,
                "output_index": 0, "content_index": 0, "delta": word})
     };
-    sse(&mut first, &delta(0, WORDS[0]));
+    sse(&mut first, &delta(0, words[0]));
     let mut rest = String::new();
-    for (n, word) in WORDS.iter().enumerate().skip(1) {
+    for (n, word) in words.iter().enumerate().skip(1) {
         sse(&mut rest, &delta(n, word));
     }
-    let seq = 4 + WORDS.len();
+    let seq = 4 + words.len();
     sse(
         &mut rest,
         &json!({"type": "response.output_text.done", "sequence_number": seq, "item_id": item,
@@ -274,7 +324,7 @@ fn responses(model: &str) -> (String, String, String) {
 
 /// A Chat Completions answer, cut the same way; `usage`: the stream ends with a usage chunk
 /// (`stream_options.include_usage`).
-fn chat(model: &str, usage: bool) -> (String, String, String) {
+fn chat(model: &str, usage: bool, words: &[&str]) -> (String, String, String) {
     let id = "chatcmpl-bench";
     let created = 1_767_225_600;
     let chunk = |delta: Value, finish: Value| {
@@ -285,9 +335,9 @@ fn chat(model: &str, usage: bool) -> (String, String, String) {
     };
     let totals = json!({"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14});
     let mut first = chunk(json!({"role": "assistant", "content": ""}), Value::Null);
-    first.push_str(&chunk(json!({"content": WORDS[0]}), Value::Null));
+    first.push_str(&chunk(json!({"content": words[0]}), Value::Null));
     let mut rest = String::new();
-    for word in &WORDS[1..] {
+    for word in &words[1..] {
         rest.push_str(&chunk(json!({"content": word}), Value::Null));
     }
     rest.push_str(&chunk(json!({}), json!("stop")));
@@ -299,7 +349,7 @@ fn chat(model: &str, usage: bool) -> (String, String, String) {
     rest.push_str("data: [DONE]\n\n");
     let whole = json!({"id": id, "object": "chat.completion", "created": created, "model": model,
                        "choices": [{"index": 0, "finish_reason": "stop",
-                                    "message": {"role": "assistant", "content": WORDS.concat()}}],
+                                    "message": {"role": "assistant", "content": words.concat()}}],
                        "usage": totals});
     (first, rest, whole.to_string())
 }
