@@ -17,7 +17,8 @@ pub struct SseParser {
     /// Bytes of an incomplete line.
     pending: Vec<u8>,
     event: String,
-    data: Vec<String>,
+    /// The current event's `data:` lines so far, joined with `\n`.
+    data: String,
     /// Bytes of `data` lines in the current event, dropped or not.
     data_len: usize,
     /// The current event's data outgrew the bound: it is dropped when it ends.
@@ -38,28 +39,32 @@ impl SseParser {
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
         let mut events = Vec::new();
         self.pending.extend_from_slice(chunk);
+        // Lines are read where they are (a copy only when one is not UTF-8); the buffer is put
+        // back for the rest.
+        let pending = std::mem::take(&mut self.pending);
         let mut start = 0;
-        while let Some(offset) = self.pending[start..]
+        while let Some(offset) = pending[start..]
             .iter()
             .position(|b| *b == b'\n' || *b == b'\r')
         {
             let end = start + offset;
-            let line = String::from_utf8_lossy(&self.pending[start..end]).into_owned();
             // A CR LF pair ends one line, not two.
             let mut next = end + 1;
-            if self.pending[end] == b'\r' {
-                match self.pending.get(next) {
+            if pending[end] == b'\r' {
+                match pending.get(next) {
                     Some(b'\n') => next += 1,
                     Some(_) => {}
                     // The LF may be in the next chunk: wait for it before deciding.
                     None => break,
                 }
             }
+            let line = String::from_utf8_lossy(&pending[start..end]);
             start = next;
             if let Some(event) = self.line(&line) {
                 events.push(event);
             }
         }
+        self.pending = pending;
         self.pending.drain(..start);
         if self.pending.len() > MAX_LINE {
             self.pending.clear();
@@ -102,7 +107,10 @@ impl SseParser {
                     self.overflowed = true;
                     return None;
                 }
-                self.data.push(value.to_string());
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
                 self.has_data = true;
             }
             _ => {} // id, retry and unknown fields do not matter to a one-shot client
@@ -124,7 +132,7 @@ impl SseParser {
         self.has_data = false;
         Some(SseEvent {
             event,
-            data: std::mem::take(&mut self.data).join("\n"),
+            data: std::mem::take(&mut self.data),
         })
     }
 }
@@ -250,6 +258,12 @@ mod tests {
             "the whole event is dropped"
         );
         assert_eq!(parser.feed(b"data: ok\n\n"), vec![ev("", "ok")]);
+    }
+
+    #[test]
+    fn empty_data_lines_are_kept_as_empty_lines() {
+        let events = SseParser::new().feed(b"data:\ndata: b\n\ndata: a\ndata:\n\ndata:\n\n");
+        assert_eq!(events, vec![ev("", "\nb"), ev("", "a\n"), ev("", "")]);
     }
 
     #[test]
