@@ -60,47 +60,41 @@ pub fn classify_frame(api: Api, event: Option<&SseEvent>) -> Frame {
 /// frame that ends or fails the answer (a chat chunk: an `"error"`, or a `"finish_reason"`
 /// that is not `null`), or the `event:` name is one.
 pub fn continues_answer(api: Api, event: &SseEvent) -> bool {
-    let data = event.data.as_bytes();
+    let data = event.data.as_str();
     // Without a backslash, every JSON string of the data is written as it reads: a `type`
     // whose value is `response.completed` shows `"response.completed"` in the bytes.
-    if data.contains(&b'\\') {
+    if data.contains('\\') {
         return false;
     }
     let ending: &[&str] = match api {
         Api::CodexResponses => &[
-            "response.completed",
-            "response.incomplete",
-            "response.failed",
-            "error",
+            "\"response.completed\"",
+            "\"response.incomplete\"",
+            "\"response.failed\"",
+            "\"error\"",
         ],
-        Api::AnthropicMessages => &["message_stop", "error"],
+        Api::AnthropicMessages => &["\"message_stop\"", "\"error\""],
         Api::ChatCompletions => {
-            return event.data.trim() != "[DONE]"
-                && !quoted(data, "error")
+            return data.trim() != "[DONE]"
+                && !data.contains("\"error\"")
                 && every_finish_reason_is_null(data);
         }
     };
-    !ending.contains(&event.event.as_str()) && !ending.iter().any(|name| quoted(data, name))
+    !ending
+        .iter()
+        .any(|quoted| data.contains(quoted) || unquoted(quoted) == event.event)
 }
 
-/// Whether `data` holds `"name"`.
-fn quoted(data: &[u8], name: &str) -> bool {
-    let name = name.as_bytes();
-    data.windows(name.len() + 2)
-        .any(|w| w[0] == b'"' && w[w.len() - 1] == b'"' && &w[1..w.len() - 1] == name)
+/// `name` of `"name"`.
+fn unquoted(quoted: &str) -> &str {
+    quoted.trim_matches('"')
 }
 
 /// Whether every `"finish_reason"` in `data` is followed by exactly `:null`.
-fn every_finish_reason_is_null(data: &[u8]) -> bool {
-    const KEY: &[u8] = b"\"finish_reason\"";
-    let mut rest = data;
-    while let Some(at) = rest.windows(KEY.len()).position(|w| w == KEY) {
-        rest = &rest[at + KEY.len()..];
-        if !rest.starts_with(b":null") {
-            return false;
-        }
-    }
-    true
+fn every_finish_reason_is_null(data: &str) -> bool {
+    const KEY: &str = "\"finish_reason\"";
+    data.match_indices(KEY)
+        .all(|(at, _)| data[at + KEY.len()..].starts_with(":null"))
 }
 
 fn failed(error: &Value) -> Frame {
