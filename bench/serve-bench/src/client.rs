@@ -74,11 +74,18 @@ struct Api {
 impl Api {
     fn of(args: &Args) -> Result<Api, Fail> {
         let model = args.text("model", "gpt-5.5");
+        // `--instructions BYTES`: a system prompt that long (agents send several KB; the
+        // Responses API echoes it in its response objects).
+        let mut instructions = String::from("You answer benchmark requests.");
+        let long = args.number("instructions", 0)? as usize;
+        while instructions.len() < long {
+            instructions.push_str(" Answer briefly and exactly what is asked.");
+        }
         let body = |api: &str, stream: bool| -> Result<Bytes, Fail> {
             let value: Value = match api {
                 "responses" => json!({
                     "model": model,
-                    "instructions": "You answer benchmark requests.",
+                    "instructions": instructions,
                     "input": [{"role": "user", "content": [{"type": "input_text", "text": "Say hello."}]}],
                     "stream": stream,
                     "store": false,

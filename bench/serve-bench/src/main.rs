@@ -3,7 +3,7 @@
 //! ```text
 //! serve-bench upstream [--listen ADDR] [--threads N] [--delay-us US] [--deltas N] [--silent]
 //! serve-bench latency --direct URL --through URL [--key KEY] --api chat|responses
-//!                     [--model M] [--pairs N] [--warmup N]
+//!                     [--model M] [--instructions BYTES] [--pairs N] [--warmup N]
 //! serve-bench load --direct URL --through URL [--key KEY] --api chat|responses [--stream]
 //!                  [--concurrency N] [--seconds S] [--rounds N] [--threads N]
 //! serve-bench idle --url URL [--key KEY] --api chat|responses --streams N [--warmup N] --pid PID

@@ -30,7 +30,7 @@ struct Config {
     silent: bool,
     words: Vec<&'static str>,
     /// The answers already written, by endpoint, model and usage chunk: built once each.
-    answers: Mutex<HashMap<(bool, String, bool), Answer>>,
+    answers: Mutex<HashMap<(bool, String, bool, String), Answer>>,
 }
 
 /// One answer in its three forms: the streamed frames up to the first output, the whole
@@ -139,6 +139,8 @@ async fn answer(request: Request<Incoming>, config: &Config) -> Response<Reply> 
     let model = asked["model"].as_str().unwrap_or("bench-model");
     let stream = asked["stream"].as_bool() == Some(true);
     let usage = asked["stream_options"]["include_usage"].as_bool() == Some(true);
+    // Echoed in the Responses API's response objects, as the real one does.
+    let instructions = asked["instructions"].as_str().unwrap_or_default();
     if !config.delay.is_zero() {
         tokio::time::sleep(config.delay).await;
     }
@@ -149,7 +151,12 @@ async fn answer(request: Request<Incoming>, config: &Config) -> Response<Reply> 
     } else {
         return plain(StatusCode::NOT_FOUND, "no such endpoint");
     };
-    let key = (responses_api, model.to_owned(), usage);
+    let key = (
+        responses_api,
+        model.to_owned(),
+        usage,
+        instructions.to_owned(),
+    );
     let cached = config
         .answers
         .lock()
@@ -157,7 +164,7 @@ async fn answer(request: Request<Incoming>, config: &Config) -> Response<Reply> 
         .and_then(|answers| answers.get(&key).cloned());
     let answer = cached.unwrap_or_else(|| {
         let (first, rest, whole) = if responses_api {
-            responses(model, &config.words)
+            responses(model, instructions, &config.words)
         } else {
             chat(model, usage, &config.words)
         };
@@ -252,7 +259,7 @@ fn sse(out: &mut String, data: &Value) {
 
 /// A Responses-API answer: the streamed frames up to and including the first output delta,
 /// the frames after it, and the non-streamed response object.
-fn responses(model: &str, words: &[&str]) -> (String, String, String) {
+fn responses(model: &str, instructions: &str, words: &[&str]) -> (String, String, String) {
     let text: String = words.concat();
     let id = "resp_bench";
     let item = "msg_bench";
@@ -263,7 +270,7 @@ fn responses(model: &str, words: &[&str]) -> (String, String, String) {
     };
     let response = |status: &str, output: Value| {
         json!({"id": id, "object": "response", "created_at": 1_767_225_600, "status": status,
-               "model": model, "output": output, "error": null,
+               "model": model, "instructions": instructions, "output": output, "error": null,
                "usage": {"input_tokens": 9, "output_tokens": 5, "total_tokens": 14}})
     };
     let mut first = String::new();
