@@ -820,7 +820,10 @@ fn answer_head(
     profile_hash: &str,
     redactor: &Redactor,
 ) -> hyper::http::response::Parts {
-    let mut builder = hyper::Response::builder().status(response.status());
+    let (mut head, ()) = hyper::Response::new(()).into_parts();
+    head.status = response.status();
+    // Room for what is passed back and rotor's own two, so the map is not grown as it fills.
+    head.headers.reserve(response.headers().len() + 2);
     for (name, value) in response.headers() {
         let n = name.as_str();
         let passed = n == "content-type" || PASSED_BACK.iter().any(|p| n.starts_with(p));
@@ -832,10 +835,9 @@ fn answer_head(
                 .is_ok_and(|text| redactor.redact(text) == text)
         };
         if passed && clean() {
-            builder = builder.header(name, value);
+            head.headers.append(name, value.clone());
         }
     }
-    let (mut head, ()) = builder.body(()).unwrap_or_default().into_parts();
     super::tag(&mut head.headers, request_id, Some(profile_hash));
     if head.headers.get(header::CONTENT_TYPE).is_none() {
         head.headers.insert(
