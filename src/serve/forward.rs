@@ -745,10 +745,19 @@ pub(crate) fn forwardable(headers: &HeaderMap) -> HeaderMap {
             || n.starts_with("x-rotor-")
             || n.starts_with("proxy-");
         if !secret && !dropped {
-            out.append(name.clone(), value.clone());
+            out.append(name.clone(), owned(value));
         }
     }
     out
+}
+
+/// `value` in an allocation of its own. Header values parsed by hyper share the connection's
+/// read buffer: a request that keeps one (for as long as its stream lasts) keeps that whole
+/// buffer, and the connection reads on into a new one.
+fn owned(value: &HeaderValue) -> HeaderValue {
+    let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+    copy.set_sensitive(value.is_sensitive());
+    copy
 }
 
 /// The headers of one attempt: the client's forwardable ones plus the profile's credential

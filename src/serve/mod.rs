@@ -402,6 +402,13 @@ async fn api(app: &Arc<App>, surface: Surface, request: Request<Incoming>) -> Re
             return refuse(refusal, message);
         }
     };
+    // A small body that came in one read is a slice of the connection's read buffer; a copy
+    // lets that buffer go while the request runs (a long stream would keep it otherwise).
+    let body = if body.len() <= SMALL_BODY {
+        Bytes::copy_from_slice(&body)
+    } else {
+        body
+    };
     if let Err(why) = json_object(&body) {
         return refuse(
             Refusal::BadRequest,
@@ -427,6 +434,9 @@ async fn api(app: &Arc<App>, surface: Surface, request: Request<Incoming>) -> Re
         Err(_) => Refusal::Internal.reply(shape, "rotor: the request ended without an answer"),
     }
 }
+
+/// Request bodies up to this size are copied out of the connection's read buffer.
+const SMALL_BODY: usize = 64 * 1024;
 
 /// Checks that `body` is one JSON object, without building it (bodies of agents run to
 /// hundreds of kilobytes; they are forwarded as they are).
