@@ -352,6 +352,10 @@ impl<'a> ServePorts<'a> {
             return Ok(self.relay(response, head, expired, &redactor).await);
         }
         if event_stream {
+            // What the stream needs of the upstream's head is copied out: its header values
+            // would keep the read buffer they were parsed from for as long as the stream lasts.
+            drop(content_type);
+            response.headers_mut().clear();
             Ok(self.stream(response, head, expired, &redactor).await)
         } else {
             Ok(self.whole(response, head, expired, &redactor).await)
