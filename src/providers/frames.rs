@@ -599,10 +599,10 @@ mod tests {
             spaced: bool,
         ) {
             let mut data = if spaced { serde_json::to_string_pretty(&value).unwrap() } else { value.to_string() };
-            if let Some(at) = escape {
-                if let Some((i, c)) = data.char_indices().filter(|(_, c)| c.is_ascii_lowercase()).nth(at % 40) {
-                    data.replace_range(i..i + 1, &format!("\\u{:04x}", c as u32));
-                }
+            if let Some(at) = escape
+                && let Some((i, c)) = data.char_indices().filter(|(_, c)| c.is_ascii_lowercase()).nth(at % 40)
+            {
+                data.replace_range(i..i + 1, &format!("\\u{:04x}", c as u32));
             }
             proptest::prop_assert!(skip_is_sound(api, name, &data).is_ok(), "{:?}", skip_is_sound(api, name, &data));
         }
