@@ -142,7 +142,19 @@ fn metrics_and_readiness_show_the_live_pool() {
     server.on(RESPONSES, vec![Reply::codex_text("ok")]);
     let gateway = Gateway::with_upstream(&env, &server, &[]);
     assert_eq!(gateway.post(RESPONSES, BODY).status, 200);
-    let answer = gateway.get("/metrics");
+    // A request is counted when its task ends, which can be a moment after the client read the
+    // last byte of its answer: wait for the count rather than race it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let answer = loop {
+        let answer = gateway.get("/metrics");
+        let counted = answer.body.lines().any(|l| {
+            l.starts_with("rotor_serve_requests_total{route=\"responses\",outcome=\"success\"}")
+        });
+        if counted || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(answer.status, 200);
     assert!(
         answer
