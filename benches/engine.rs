@@ -12,7 +12,7 @@ use rotor::drive::{Discard, Ports, drive, now_or_never};
 use rotor::engine::{
     AttemptPlan, Effect, Engine, Outcome, Policy, ProfileRef, RefreshResult, classify_response,
 };
-use rotor::pool::{AuthType, Profile, Status, profile_hash};
+use rotor::pool::{AuthType, HermesRules, Profile, Status, TtlRule, profile_hash};
 use rotor::sanitize::Redactor;
 use std::hint::black_box;
 
@@ -39,6 +39,14 @@ fn pool(n: usize) -> Vec<Profile> {
                 request_count: 0,
                 base_url: None,
                 claims: None,
+                status_cleared_at: None,
+                failure_reason: None,
+                model_cooldowns: Vec::new(),
+                ttl: TtlRule::V019,
+                rules: HermesRules::V019,
+                account: None,
+                twin: None,
+                env_key: None,
             }
         })
         .collect()

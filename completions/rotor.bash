@@ -107,7 +107,7 @@ _rotor() {
 
     case "${cmd}" in
         rotor)
-            opts="-q -v -h -V --auth-file --config --lock-timeout --color --quiet --verbose --help --version profiles cooldown simulate call serve help"
+            opts="-q -v -h -V --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help --version profiles cooldown simulate call serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -129,6 +129,10 @@ _rotor() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -137,7 +141,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__call)
-            opts="-q -v -h --provider --model --system --format --strategy --seed --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --raw --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --provider --model --system --format --strategy --seed --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --raw --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,6 +231,10 @@ _rotor() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -235,7 +243,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__cooldown)
-            opts="-q -v -h --auth-file --config --lock-timeout --color --quiet --verbose --help set clear help"
+            opts="-q -v -h --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help set clear help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +265,10 @@ _rotor() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -265,13 +277,17 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__cooldown__subcmd__clear)
-            opts="-q -v -h --all --provider --format --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --all --provider --model --format --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --provider)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -293,6 +309,10 @@ _rotor() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -359,7 +379,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__cooldown__subcmd__set)
-            opts="-q -v -h --provider --until --for --reason --force --format --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --provider --until --for --reason --force --model --format --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,6 +401,10 @@ _rotor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -399,6 +423,10 @@ _rotor() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -563,7 +591,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__profiles)
-            opts="-q -v -h --auth-file --config --lock-timeout --color --quiet --verbose --help list probe help"
+            opts="-q -v -h --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help list probe help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -583,6 +611,10 @@ _rotor() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -649,7 +681,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__profiles__subcmd__list)
-            opts="-q -v -h --provider --format --at --check --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --provider --format --at --check --model --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -664,6 +696,10 @@ _rotor() {
                     return 0
                     ;;
                 --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -691,6 +727,10 @@ _rotor() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -699,7 +739,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__profiles__subcmd__probe)
-            opts="-q -v -h --provider --format --base-url --token-url --timeout --concurrency --max-cooldown --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --provider --format --base-url --token-url --timeout --concurrency --max-cooldown --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -757,6 +797,10 @@ _rotor() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -765,7 +809,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__serve)
-            opts="-q -v -h --listen --key-file --allow-remote --route --max-concurrency --max-body --drain-timeout --client-timeout --strategy --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --listen --key-file --allow-remote --route --max-concurrency --max-body --drain-timeout --client-timeout --strategy --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -863,6 +907,10 @@ _rotor() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -871,7 +919,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__simulate)
-            opts="-q -v -h --format --seed --auth-file --config --lock-timeout --color --quiet --verbose --help"
+            opts="-q -v -h --format --seed --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -899,6 +947,10 @@ _rotor() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rotor_global_optspecs
-    string join \n auth-file= config= lock-timeout= color= q/quiet v/verbose h/help V/version
+    string join \n auth-file= config= lock-timeout= color= q/quiet v/verbose hermes= h/help V/version
 end
 
 function __fish_rotor_needs_command
@@ -30,6 +30,8 @@ complete -c rotor -n "__fish_rotor_needs_command" -l lock-timeout -d 'Seconds to
 complete -c rotor -n "__fish_rotor_needs_command" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_needs_command" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_needs_command" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_needs_command" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -46,6 +48,8 @@ complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_see
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s h -l help -d 'Print help'
@@ -57,6 +61,7 @@ complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_su
 json\t''
 prometheus\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l at -d 'Evaluate availability at this time instead of now (RFC 3339, @EPOCH, +DURATION)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l model -d 'Evaluate availability for requests for this model (newer Hermes\'s per-model cooldowns) [default: a request naming no model, which any model cooldown blocks]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l strategy -d 'Selection strategy [default: from config.yaml credential_pool_strategies, else fill_first]' -r -f -a "fill_first\t'First available profile by priority'
 round_robin\t'First available, then it moves to the end of the pool (priorities renumbered)'
 least_used\t'Fewest requests served (`request_count`), ties by priority'
@@ -68,6 +73,8 @@ complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_su
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l check -d 'Exit 3 when a listed provider has no available profile'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
@@ -92,6 +99,8 @@ complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_su
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -104,6 +113,8 @@ complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_see
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s h -l help -d 'Print help'
@@ -114,6 +125,7 @@ complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_su
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l until -d 'Cool until this time (RFC 3339, @EPOCH, +DURATION)' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l for -d 'Cool for this long from now (90s, 45m, 2h30m, 1d)' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l reason -d 'Why; stored as last_error_message (one line, at most 200 characters, no email addresses)' -r
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l model -d 'Cool only this model on the profile, in newer Hermes\'s model_cooldowns (the account keeps serving other models); needs newer Hermes\'s rules' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
@@ -122,11 +134,14 @@ complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_su
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l force -d 'Allow a cooldown longer than 30 days'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l provider -d 'Only this provider' -r
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l model -d 'Clear only this model\'s cooldown (the account\'s status is left alone); without it, a clear removes the account\'s cooldown and every model cooldown' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
@@ -135,6 +150,8 @@ complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_su
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l all -d 'Clear every cooling profile (of --provider, if given)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
@@ -151,6 +168,8 @@ complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l lock-timeout -d
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s h -l help -d 'Print help'
@@ -183,6 +202,8 @@ complete -c rotor -n "__fish_rotor_using_subcommand call" -l lock-timeout -d 'Se
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l raw -d 'Print the answer\'s bytes as sent even on a terminal (escape sequences included)'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
@@ -217,6 +238,8 @@ complete -c rotor -n "__fish_rotor_using_subcommand serve" -l lock-timeout -d 'S
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -l allow-remote -d 'Allow --listen on an address other hosts can reach (clients still need the key)'
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'

@@ -65,6 +65,11 @@ pub struct GlobalArgs {
     /// Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// Which Hermes's rules auth.json follows: 0.19, or main (a gateway run from a git
+    /// checkout) [default: told from the file: model_cooldowns or failure_reason mean main]
+    #[arg(long, global = true, value_name = "RULES", env = "ROTOR_HERMES")]
+    pub hermes: Option<crate::pool::HermesRules>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -132,6 +137,11 @@ pub struct ListArgs {
     /// Exit 3 when a listed provider has no available profile
     #[arg(long)]
     pub check: bool,
+
+    /// Evaluate availability for requests for this model (newer Hermes's per-model
+    /// cooldowns) [default: a request naming no model, which any model cooldown blocks]
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
 
     #[command(flatten)]
     pub selection: SelectionArgs,
@@ -226,6 +236,11 @@ pub struct CooldownSetArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Cool only this model on the profile, in newer Hermes's model_cooldowns (the account
+    /// keeps serving other models); needs newer Hermes's rules
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
+
     /// Output format
     #[arg(long, value_name = "FORMAT", default_value = "table")]
     pub format: ReportFormat,
@@ -248,6 +263,11 @@ pub struct CooldownClearArgs {
     /// Only this provider
     #[arg(long, value_name = "P")]
     pub provider: Option<String>,
+
+    /// Clear only this model's cooldown (the account's status is left alone); without it,
+    /// a clear removes the account's cooldown and every model cooldown
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
 
     /// Output format
     #[arg(long, value_name = "FORMAT", default_value = "table")]

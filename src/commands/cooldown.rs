@@ -4,10 +4,12 @@
 use super::{Context, print, selectable_profiles};
 use crate::cli::selector::{self, describe};
 use crate::cli::{CooldownClearArgs, CooldownSetArgs, ReportFormat};
+use crate::engine::ResetSource;
 use crate::engine::{Applied, Change, Effect};
 use crate::error::{Error, Result};
-use crate::pool::{LastStatus, Profile};
+use crate::pool::{HermesRules, LastStatus, Profile};
 use crate::render::{self, sanitize};
+use crate::store::Document;
 use crate::time::{self, Epoch};
 use serde::Serialize;
 
@@ -22,6 +24,9 @@ struct Changed {
     until: Option<String>,
     #[serde(skip)]
     until_epoch: Option<Epoch>,
+    /// `--model`: the model whose cooldown was set or cleared (the account's is left alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -39,7 +44,7 @@ struct CooldownReport {
     skipped: Vec<Skipped>,
 }
 
-fn changed(p: &Profile, until: Option<Epoch>) -> Changed {
+fn changed(p: &Profile, until: Option<Epoch>, model: Option<&str>) -> Changed {
     Changed {
         provider: p.provider.clone(),
         position: p.position,
@@ -47,7 +52,25 @@ fn changed(p: &Profile, until: Option<Epoch>) -> Changed {
         label: p.label.clone(),
         until: until.map(time::rfc3339_s),
         until_epoch: until,
+        model: model.map(str::to_owned),
     }
+}
+
+/// `--model` is newer Hermes's: 0.19 neither honours nor keeps `model_cooldowns`, so a model
+/// cooldown written into a 0.19 file would look set and do nothing.
+fn model_allowed(doc: &Document, model: Option<&str>) -> Result<()> {
+    if let Some(model) = model {
+        super::profiles::check_model(model)?;
+        if doc.rules() != HermesRules::Main {
+            return Err(Error::usage(format!(
+                "--model needs newer Hermes's per-model cooldowns, and {} follows Hermes 0.19's \
+                 rules, which neither honour nor keep them; pass --hermes main if the gateway \
+                 runs Hermes from its main branch",
+                doc.path().display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The longest cooldown `cooldown set` writes without `--force`.
@@ -83,10 +106,12 @@ pub(crate) fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
         )));
     }
     // Resolved under the lock, on the file as it is then: the entry written is the one named.
+    let model = args.model.as_deref();
     let (profile, _) = ctx.store.decide_and_write(|doc| {
+        model_allowed(doc, model)?;
         let profiles = selectable_profiles(doc, args.provider.as_deref())?;
         let profile = selector::resolve(&args.selector, &profiles)?.clone();
-        if profile.status.last_status == Some(LastStatus::Dead) {
+        if profile.is_dead() {
             // A cooldown on a dead profile would bring it back into rotation when it ends.
             return Err(Error::usage(format!(
                 "{} is dead ({}); only a re-login revives it, so no cooldown was set",
@@ -105,7 +130,20 @@ pub(crate) fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
             .reason
             .as_deref()
             .map(|r| doc.redactor().clean(r, crate::engine::MESSAGE_MAX_CHARS));
-        let effect = Effect::manual_cooldown(profile.id.clone(), time::now(), until, reason);
+        let effect = match model {
+            // The account's status stays as it is; the operator's text has nowhere to go in
+            // newer Hermes's shape (a model cooldown is only an end time).
+            Some(model) => Effect::CoolModel {
+                profile_id: profile.id.clone(),
+                at: time::now(),
+                model: model.to_string(),
+                until,
+                reason: "manual".into(),
+                source: ResetSource::Manual,
+                capped: false,
+            },
+            None => Effect::manual_cooldown(profile.id.clone(), time::now(), until, reason),
+        };
         let change = (profile.provider.clone(), Change::always(effect));
         Ok((profile, vec![change]))
     })?;
@@ -114,7 +152,7 @@ pub(crate) fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
         args.format,
         &CooldownReport {
             action: "cooldown_set",
-            changed: vec![changed(&profile, Some(until))],
+            changed: vec![changed(&profile, Some(until), model)],
             skipped: vec![],
         },
         now,
@@ -124,7 +162,9 @@ pub(crate) fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
 pub(crate) fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
     let now = time::now();
     // Decided under the lock, on the file as it is then: only what is cooling is cleared.
+    let model = args.model.as_deref();
     let ((targets, mut skipped), applied) = ctx.store.decide_and_write(|doc| {
+        model_allowed(doc, model)?;
         let profiles = selectable_profiles(doc, args.provider.as_deref())?;
         let chosen: Vec<&Profile> = if args.all {
             profiles.iter().collect()
@@ -143,25 +183,44 @@ pub(crate) fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
         };
         let (mut targets, mut skipped, mut changes) = (Vec::new(), Vec::new(), Vec::new());
         for p in chosen {
-            match p.status.last_status {
-                Some(LastStatus::Exhausted) => {
-                    let effect = Effect::Clear {
+            let effect = match model {
+                _ if p.is_dead() => {
+                    skipped.push(skip(p, "dead: only a re-login clears it"));
+                    continue;
+                }
+                Some(model) if p.model_cooldowns.iter().any(|(m, _)| m == model) => {
+                    Effect::ClearModel {
+                        profile_id: p.id.clone(),
+                        model: model.to_string(),
+                    }
+                }
+                Some(_) => {
+                    skipped.push(skip(p, "that model is not cooling"));
+                    continue;
+                }
+                // Every model cooldown goes with the account's, as `hermes auth reset` does.
+                None if p.status.last_status == Some(LastStatus::Exhausted)
+                    || !p.model_cooldowns.is_empty() =>
+                {
+                    Effect::Clear {
                         profile_id: p.id.clone(),
                         at: now,
-                    };
-                    changes.push((p.provider.clone(), Change::always(effect)));
-                    targets.push(p.clone());
+                    }
                 }
-                Some(LastStatus::Dead) => skipped.push(skip(p, "dead: only a re-login clears it")),
-                _ => skipped.push(skip(p, "not cooling")),
-            }
+                None => {
+                    skipped.push(skip(p, "not cooling"));
+                    continue;
+                }
+            };
+            changes.push((p.provider.clone(), Change::always(effect)));
+            targets.push(p.clone());
         }
         Ok(((targets, skipped), changes))
     })?;
     let mut cleared = Vec::new();
     for (p, applied) in targets.iter().zip(applied) {
         match applied {
-            Applied::Written => cleared.push(changed(p, None)),
+            Applied::Written => cleared.push(changed(p, None, model)),
             // Decided under the same lock: these cannot happen, but are named if they do.
             Applied::Dead => skipped.push(skip(p, "dead: only a re-login clears it")),
             Applied::Changed => skipped.push(skip(p, "not cooling")),
@@ -202,13 +261,18 @@ fn emit(ctx: &Context, format: ReportFormat, report: &CooldownReport, now: Epoch
                     c.profile,
                     sanitize(&c.label)
                 );
-                lines.push(match c.until_epoch {
-                    Some(until) => format!(
-                        "{name}: cooling until {} ({})",
+                let what = match &c.model {
+                    Some(model) => format!("model {}", sanitize(model)),
+                    None => "cooling".into(),
+                };
+                lines.push(match (c.until_epoch, &c.model) {
+                    (Some(until), _) => format!(
+                        "{name}: {what} until {} ({})",
                         time::rfc3339_s(until),
                         time::relative(until, now)
                     ),
-                    None => format!("{name}: cleared"),
+                    (None, Some(_)) => format!("{name}: {what} cleared"),
+                    (None, None) => format!("{name}: cleared"),
                 });
             }
             for s in &report.skipped {

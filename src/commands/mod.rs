@@ -57,7 +57,10 @@ impl Context {
             }
         };
         let timeout = Duration::from_secs_f64(args.lock_timeout);
-        let mut store = AuthStore::new(path, timeout);
+        let mut store = AuthStore::new(path, timeout).with_options(store::ReadOptions {
+            rules: args.hermes,
+            env: store::EnvLookup::Process,
+        });
         if !args.quiet {
             store = store.with_wait_notice(Arc::new(move |lock| {
                 eprint_line(&format!(

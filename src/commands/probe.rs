@@ -126,7 +126,7 @@ pub(crate) fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
         ps.dedup();
         ps
     };
-    let mut report = pool_report(ctx, &doc, &reported, &args.selection, now)?;
+    let mut report = pool_report(ctx, &doc, &reported, &args.selection, now, None)?;
     let by_profile: HashMap<(&str, &str), &ProbeResult> = targets
         .iter()
         .zip(&results)

@@ -43,6 +43,8 @@ pub(crate) fn run(ctx: &Context, args: &SimulateArgs) -> Result<()> {
             .map_err(stdout_error)?;
             let table = PoolReport {
                 at: time::rfc3339_s(report.clock),
+                model: None,
+                hermes: report.profiles.first().map(|p| p.rules).unwrap_or_default(),
                 providers: vec![pool],
             };
             out.write_all(render::table::pool_table(&table, report.clock, ctx.style).as_bytes())
@@ -95,8 +97,9 @@ fn hashes_only(pool: &ProviderReport) -> serde_json::Value {
     let mut value = serde_json::to_value(pool).unwrap_or_default();
     if let Some(profiles) = value["profiles"].as_array_mut() {
         for profile in profiles.iter_mut().filter_map(|p| p.as_object_mut()) {
-            profile.remove("label");
-            profile.remove("id");
+            // shift_remove keeps the other keys in the report's order.
+            profile.shift_remove("label");
+            profile.shift_remove("id");
         }
     }
     value
@@ -109,6 +112,7 @@ fn final_pool(scenario: &Scenario, report: &Report) -> ProviderReport {
         &report.profiles,
         scenario.policy.strategy,
         report.clock,
+        None,
         Some(&mut rng),
     )
 }

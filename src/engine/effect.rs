@@ -9,7 +9,7 @@
 //! change decided from an earlier read (a probe's verdict) a compare-and-set.
 
 use super::classify::{ResetHint, ResetSource};
-use crate::pool::{LastStatus, Profile, Status, exhausted_ttl};
+use crate::pool::{LastStatus, Profile, Status, TtlRule, exhausted_ttl};
 use crate::time::Epoch;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,9 +42,25 @@ pub enum Effect {
         message: Option<String>,
     },
     /// The profile is fine again (`cooldown clear`, a healthy probe): the status fields null,
-    /// `last_status` ok, and `status_cleared_at` = `at`, which newer Hermes versions honour so
-    /// their merge-on-write does not bring the old cooldown back.
+    /// `last_status` ok, every model cooldown gone, and `status_cleared_at` = `at`, which
+    /// newer Hermes versions honour so their merge-on-write does not bring the old cooldown
+    /// back.
     Clear { profile_id: String, at: Epoch },
+    /// A cooldown of one model on an account that stays usable for the others (newer Hermes's
+    /// `model_cooldowns`): `model_cooldowns[model]` = the later of `until` and what is stored.
+    /// The account's status fields are left alone.
+    CoolModel {
+        profile_id: String,
+        at: Epoch,
+        model: String,
+        until: Epoch,
+        /// What the failure was (`rate_limit`, `model_entitlement`, `manual`), for the event.
+        reason: String,
+        source: ResetSource,
+        capped: bool,
+    },
+    /// `cooldown clear --model M`: that model's cooldown gone, nothing else.
+    ClearModel { profile_id: String, model: String },
     /// `round_robin`: move this entry to the end of the provider's list and renumber every
     /// entry's `priority` 0..n-1 in the new order.
     MoveToEnd { profile_id: String },
@@ -53,8 +69,13 @@ pub enum Effect {
 impl Effect {
     /// The cooldown of a profile-level failure decided at `now`: until the provider's hint when
     /// it lies ahead, else for the TTL by status code (Hermes's rule: 300 s for 401, 3600 s
-    /// otherwise); never longer than `max_cooldown_s` from now. Used by the engine and by
-    /// `profiles probe`, so both cool a profile the same way.
+    /// otherwise; newer Hermes's shorter ones under its rules, see [`exhausted_ttl`]); never
+    /// longer than `max_cooldown_s` from now. Used by the engine and by `profiles probe`, so
+    /// both cool a profile the same way.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each argument is one stored status field or a rule for one"
+    )]
     pub(crate) fn cooldown(
         profile_id: String,
         now: Epoch,
@@ -63,13 +84,14 @@ impl Effect {
         message: Option<String>,
         hint: Option<ResetHint>,
         max_cooldown_s: f64,
+        ttl: TtlRule,
     ) -> Effect {
         let cap = now + max_cooldown_s.max(0.0);
         let (until, reset_at, source) = match hint {
             // A reset already past would make the profile look healthy at once; trust the TTL.
             Some(h) if h.at > now => (h.at, Some(h.at), h.source),
             _ => (
-                now + exhausted_ttl(code.map(i64::from)),
+                now + exhausted_ttl(code.map(i64::from), ttl, None),
                 None,
                 ResetSource::Ttl,
             ),
@@ -115,12 +137,45 @@ impl Effect {
         }
     }
 
+    /// The cooldown of one model decided at `now`: until the provider's hint when it lies
+    /// ahead, a year for a model the plan lacks (`model_entitlement`, as newer Hermes), else
+    /// the TTL of a 429 under `ttl`; never longer than `max_cooldown_s` from now.
+    pub(crate) fn model_cooldown(
+        profile_id: String,
+        now: Epoch,
+        model: String,
+        reason: String,
+        hint: Option<ResetHint>,
+        max_cooldown_s: f64,
+        ttl: TtlRule,
+    ) -> Effect {
+        let cap = now + max_cooldown_s.max(0.0);
+        let (until, source) = match hint {
+            _ if reason == crate::pool::FAILURE_MODEL_ENTITLEMENT => {
+                (now + crate::pool::MODEL_ENTITLEMENT_S, ResetSource::Ttl)
+            }
+            Some(h) if h.at > now => (h.at, h.source),
+            _ => (now + exhausted_ttl(Some(429), ttl, None), ResetSource::Ttl),
+        };
+        Effect::CoolModel {
+            profile_id,
+            at: now,
+            model,
+            until: until.min(cap),
+            reason,
+            source,
+            capped: until > cap,
+        }
+    }
+
     pub(crate) fn profile_id(&self) -> &str {
         match self {
             Effect::MarkOk { profile_id, .. }
             | Effect::MarkExhausted { profile_id, .. }
             | Effect::MarkDead { profile_id, .. }
             | Effect::Clear { profile_id, .. }
+            | Effect::CoolModel { profile_id, .. }
+            | Effect::ClearModel { profile_id, .. }
             | Effect::MoveToEnd { profile_id } => profile_id,
         }
     }
@@ -197,6 +252,19 @@ pub(crate) struct Current {
     pub last_status: Option<LastStatus>,
     pub last_status_at: Option<Epoch>,
     pub request_count: u64,
+    /// Whether a later `status_cleared_at` undid a stored dead mark.
+    pub dead: bool,
+}
+
+impl Current {
+    pub(crate) fn of(p: &Profile) -> Current {
+        Current {
+            last_status: p.status.last_status.clone(),
+            last_status_at: p.status.last_status_at,
+            request_count: p.request_count,
+            dead: p.is_dead(),
+        }
+    }
 }
 
 /// What besides the six status fields a change sets.
@@ -214,6 +282,10 @@ pub(crate) trait StatusTarget {
     fn set_status(&mut self, id: &str, status: Status, extra: Extra);
     /// Moves entry `id` to the end and renumbers every priority 0..n-1 in the new order.
     fn move_to_end(&mut self, id: &str);
+    /// Sets `model_cooldowns[model]` of entry `id` to the later of `until` and what it holds.
+    fn cool_model(&mut self, id: &str, model: &str, until: Epoch);
+    /// Removes `model`'s cooldown of entry `id`, or with `None` every one.
+    fn clear_models(&mut self, id: &str, model: Option<&str>);
 }
 
 /// Applies `effect` under `guard` to `target`: the one interpretation of every effect.
@@ -225,8 +297,7 @@ pub(crate) fn apply(effect: &Effect, guard: &Guard, target: &mut impl StatusTarg
     if !guard.holds(&current) {
         return Applied::Changed;
     }
-    let dead = current.last_status == Some(LastStatus::Dead);
-    if dead && !matches!(effect, Effect::MarkDead { .. } | Effect::MoveToEnd { .. }) {
+    if current.dead && !matches!(effect, Effect::MarkDead { .. } | Effect::MoveToEnd { .. }) {
         return Applied::Dead;
     }
     match effect {
@@ -279,17 +350,22 @@ pub(crate) fn apply(effect: &Effect, guard: &Guard, target: &mut impl StatusTarg
             },
             Extra::default(),
         ),
-        Effect::Clear { at, .. } => target.set_status(
-            id,
-            Status {
-                last_status: Some(LastStatus::Ok),
-                ..Status::default()
-            },
-            Extra {
-                request_count: None,
-                cleared_at: Some(*at),
-            },
-        ),
+        Effect::Clear { at, .. } => {
+            target.set_status(
+                id,
+                Status {
+                    last_status: Some(LastStatus::Ok),
+                    ..Status::default()
+                },
+                Extra {
+                    request_count: None,
+                    cleared_at: Some(*at),
+                },
+            );
+            target.clear_models(id, None);
+        }
+        Effect::CoolModel { model, until, .. } => target.cool_model(id, model, *until),
+        Effect::ClearModel { model, .. } => target.clear_models(id, Some(model)),
         Effect::MoveToEnd { .. } => target.move_to_end(id),
     }
     Applied::Written
@@ -298,20 +374,22 @@ pub(crate) fn apply(effect: &Effect, guard: &Guard, target: &mut impl StatusTarg
 /// A pool in memory, in priority order: the engine's snapshot, `simulate`'s pool.
 impl StatusTarget for Vec<Profile> {
     fn current(&self, id: &str) -> Option<Current> {
-        self.iter().find(|p| p.id == id).map(|p| Current {
-            last_status: p.status.last_status.clone(),
-            last_status_at: p.status.last_status_at,
-            request_count: p.request_count,
-        })
+        self.iter().find(|p| p.id == id).map(Current::of)
     }
 
     fn set_status(&mut self, id: &str, status: Status, extra: Extra) {
         if let Some(p) = self.iter_mut().find(|p| p.id == id) {
             p.status = status;
+            p.failure_reason = None;
             if let Some(count) = extra.request_count {
                 p.request_count = count;
             }
+            if let Some(at) = extra.cleared_at {
+                p.status_cleared_at = Some(at);
+            }
         }
+        // A twin's status, or who is the only live credential, may have changed.
+        crate::pool::link(self);
     }
 
     fn move_to_end(&mut self, id: &str) {
@@ -323,6 +401,26 @@ impl StatusTarget for Vec<Profile> {
         for (i, p) in self.iter_mut().enumerate() {
             p.priority = i as i64;
             p.position = i + 1;
+        }
+    }
+
+    fn cool_model(&mut self, id: &str, model: &str, until: Epoch) {
+        let Some(p) = self.iter_mut().find(|p| p.id == id) else {
+            return;
+        };
+        match p.model_cooldowns.iter_mut().find(|(m, _)| m == model) {
+            Some((_, stored)) => *stored = stored.max(until),
+            None => {
+                p.model_cooldowns.push((model.to_string(), until));
+                p.model_cooldowns.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+        }
+    }
+
+    fn clear_models(&mut self, id: &str, model: Option<&str>) {
+        if let Some(p) = self.iter_mut().find(|p| p.id == id) {
+            p.model_cooldowns
+                .retain(|(m, _)| model.is_some_and(|want| m != want));
         }
     }
 }

@@ -56,6 +56,9 @@ pub enum EventKind {
         reason: String,
         /// The provider's hint lay beyond `--max-cooldown`, and `until` is the cap.
         capped: bool,
+        /// The model cooled, for a cooldown of one model (the account stays usable for the
+        /// others); `None` for a cooldown of the whole account.
+        model: Option<String>,
     },
     ProfileRotation {
         from_profile: String,
@@ -186,12 +189,14 @@ impl Serialize for Event {
                 source,
                 reason,
                 capped,
+                model,
             } => {
                 map.serialize_entry("profile", profile)?;
                 map.serialize_entry("until", &Rfc3339::seconds(*until))?;
                 map.serialize_entry("source", source.as_str())?;
                 map.serialize_entry("reason", reason)?;
                 map.serialize_entry("capped", capped)?;
+                map.serialize_entry("model", model)?;
             }
             EventKind::ProfileRotation {
                 from_profile,

@@ -7,7 +7,7 @@ use super::{
     Action, AttemptPlan, EngineError, Policy, ProfileRef, REFRESH_SKEW_S, RefreshResult,
     RequestEnd, RequestOutcome, Step,
 };
-use crate::pool::{AuthType, Profile, Strategy, next_available_at, pick};
+use crate::pool::{AuthType, HermesRules, Profile, Strategy, next_available_at, pick};
 use crate::time::Epoch;
 use std::sync::Arc;
 
@@ -68,9 +68,15 @@ struct Current {
 
 /// What to do about one failed attempt.
 enum Decision {
-    Retry { wait: f64 },
+    Retry {
+        wait: f64,
+    },
     RefreshThenRetry,
     Cooldown,
+    /// Cool the model of the request on this profile (newer Hermes's `model_cooldowns`).
+    CoolModel,
+    /// Leave the profile without writing anything about it.
+    Rotate,
     Dead,
     Finish(RequestOutcome),
 }
@@ -81,6 +87,10 @@ pub struct Engine {
     /// Shared with every event of the request: an event costs a reference count, not a copy.
     request_id: Arc<str>,
     provider: Arc<str>,
+    /// The model the request asks for, when known: availability is per model (newer
+    /// Hermes's `model_cooldowns`), and a request naming none is kept off any profile with an
+    /// active model cooldown.
+    model: Option<Arc<str>>,
     /// The pool snapshot in priority order, with this request's effects applied.
     profiles: Vec<Profile>,
     policy: Policy,
@@ -133,6 +143,7 @@ impl Engine {
         Engine {
             request_id,
             provider,
+            model: None,
             profiles,
             policy,
             pick_rng: fastrand::Rng::with_seed(seed),
@@ -147,6 +158,16 @@ impl Engine {
             rotations: 0,
             last_failure: None,
         }
+    }
+
+    /// The request is for `model` (the `model` field of its body).
+    pub(crate) fn with_model(mut self, model: Option<&str>) -> Self {
+        self.model = model.filter(|m| !m.is_empty()).map(Arc::from);
+        self
+    }
+
+    fn model(&self) -> Option<&str> {
+        self.model.as_deref()
     }
 
     pub(crate) fn phase(&self) -> Phase {
@@ -194,7 +215,12 @@ impl Engine {
     pub(crate) fn start(&mut self, now: Epoch) -> Result<Step, EngineError> {
         self.expect_state("start", |s| s == State::Idle)?;
         self.started_at = now;
-        let eligible = self.profiles.iter().filter(|p| p.is_available(now)).count();
+        let model = self.model.clone();
+        let eligible = self
+            .profiles
+            .iter()
+            .filter(|p| p.is_available(now, model.as_deref()))
+            .count();
         self.cap = self
             .policy
             .max_profiles
@@ -272,6 +298,11 @@ impl Engine {
                 );
                 self.rotate(now, Some(failure.class.into()), &mut out)
             }
+            Decision::CoolModel => {
+                self.mark_model_cooldown(&mut out, now, &failure);
+                self.rotate(now, Some(failure.class.into()), &mut out)
+            }
+            Decision::Rotate => self.rotate(now, Some(failure.class.into()), &mut out),
             Decision::Dead => {
                 let reason = failure
                     .error_type
@@ -387,6 +418,15 @@ impl Engine {
             return Decision::Finish(RequestOutcome::UpstreamUnavailable);
         };
         let budget_left = current.tries < budget;
+        let scoped = self.model_scoped(failure);
+        let cooldown = if scoped {
+            Decision::CoolModel
+        } else {
+            Decision::Cooldown
+        };
+        let Some(current) = self.current.as_mut() else {
+            return Decision::Finish(RequestOutcome::UpstreamUnavailable);
+        };
         match failure.class {
             Class::Request => Decision::Finish(RequestOutcome::RequestRejected),
             Class::Transient if budget_left => self.retry_after_wait(failure, now),
@@ -396,17 +436,67 @@ impl Engine {
                 // A second 429 on one profile (or no budget for a retry) means it is not a
                 // blip: cool it and let another profile serve.
                 if current.throttles >= 2 || !budget_left {
-                    Decision::Cooldown
+                    cooldown
                 } else {
                     self.retry_after_wait(failure, now)
                 }
             }
-            Class::RateLimit | Class::Billing => Decision::Cooldown,
+            Class::RateLimit => cooldown,
+            Class::Billing => Decision::Cooldown,
+            // Without newer Hermes's model cooldowns there is nowhere to say "not this model
+            // here": the request moves on and the account keeps its standing.
+            Class::Entitlement if scoped => Decision::CoolModel,
+            Class::Entitlement => Decision::Rotate,
             Class::AuthDead => Decision::Dead,
             Class::Auth if is_oauth && !current.refreshed && budget_left => {
                 Decision::RefreshThenRetry
             }
             Class::Auth => Decision::Cooldown,
+        }
+    }
+
+    /// Whether `failure` is about the request's model on this account, not the account: under
+    /// newer Hermes's rules, with a model named, a plan without the model (Codex
+    /// `model_entitlement`) or an Anthropic 429 that is not about billing (Anthropic limits
+    /// requests and tokens per model).
+    fn model_scoped(&self, failure: &Failure) -> bool {
+        let main = self
+            .current_profile()
+            .is_some_and(|p| p.rules == HermesRules::Main);
+        let anthropic_limit = &*self.provider == "anthropic"
+            && failure.status == Some(429)
+            && matches!(failure.class, Class::Throttled | Class::RateLimit);
+        main && self.model.is_some() && (failure.class == Class::Entitlement || anthropic_limit)
+    }
+
+    /// Cools the request's model on the current profile and on its twins (they are one
+    /// account), and reports it.
+    fn mark_model_cooldown(&mut self, out: &mut Out, now: Epoch, failure: &Failure) {
+        let (Some(model), Some(current)) = (self.model.clone(), self.current_profile()) else {
+            return;
+        };
+        let twins: Vec<(String, String)> = std::iter::once(current)
+            .chain(self.profiles.iter().filter(|p| {
+                p.id != current.id && p.account.is_some() && p.account == current.account
+            }))
+            .map(|p| (p.id.clone(), p.hash.clone()))
+            .collect();
+        let ttl = current.ttl;
+        let reason = match failure.class {
+            Class::Entitlement => crate::pool::FAILURE_MODEL_ENTITLEMENT.to_string(),
+            class => class.as_str().to_string(),
+        };
+        for (id, hash) in twins {
+            let effect = Effect::model_cooldown(
+                id,
+                now,
+                model.to_string(),
+                reason.clone(),
+                failure.reset,
+                self.policy.max_cooldown_s,
+                ttl,
+            );
+            self.apply_cooldown(out, now, hash, reason.clone(), effect);
         }
     }
 
@@ -456,6 +546,7 @@ impl Engine {
         else {
             return;
         };
+        let ttl = self.current_profile().map(|p| p.ttl).unwrap_or_default();
         let effect = Effect::cooldown(
             id,
             now,
@@ -464,23 +555,44 @@ impl Engine {
             message,
             hint,
             self.policy.max_cooldown_s,
+            ttl,
         );
-        let Effect::MarkExhausted {
-            until,
-            source,
-            capped,
-            ..
-        } = effect
-        else {
-            return;
+        self.apply_cooldown(out, now, hash, class.as_str().to_string(), effect);
+    }
+
+    /// Applies a cooldown of the account or of one model, and reports it.
+    fn apply_cooldown(
+        &mut self,
+        out: &mut Out,
+        now: Epoch,
+        profile: String,
+        reason: String,
+        effect: Effect,
+    ) {
+        let (until, source, capped, model) = match &effect {
+            Effect::MarkExhausted {
+                until,
+                source,
+                capped,
+                ..
+            } => (*until, *source, *capped, None),
+            Effect::CoolModel {
+                until,
+                source,
+                capped,
+                model,
+                ..
+            } => (*until, *source, *capped, Some(model.clone())),
+            _ => return,
         };
         self.effect(out, effect);
         let kind = EventKind::ProfileCooldown {
-            profile: hash,
+            profile,
             until,
             source,
-            reason: class.as_str().to_string(),
+            reason,
             capped,
+            model,
         };
         self.emit(out, now, kind);
     }
@@ -501,7 +613,7 @@ impl Engine {
         let candidates: Vec<&Profile> = self
             .profiles
             .iter()
-            .filter(|p| p.is_available(now) && !tried.contains(&p.id))
+            .filter(|p| p.is_available(now, self.model.as_deref()) && !tried.contains(&p.id))
             .collect();
         let Some(index) = pick(self.policy.strategy, &candidates, &mut self.pick_rng) else {
             return self.finish(now, RequestOutcome::PoolExhausted, out);
@@ -517,7 +629,11 @@ impl Engine {
             throttles: 0,
             refreshed: false,
         });
-        let available = self.profiles.iter().filter(|p| p.is_available(now)).count();
+        let available = self
+            .profiles
+            .iter()
+            .filter(|p| p.is_available(now, self.model()))
+            .count();
         if self.policy.strategy == Strategy::RoundRobin && available > 1 {
             // As Hermes: the pick moves to the end so the next request starts elsewhere.
             self.effect(out, Effect::MoveToEnd { profile_id: id });
@@ -543,7 +659,7 @@ impl Engine {
     fn candidates(&self, now: Epoch) -> impl Iterator<Item = &Profile> {
         self.profiles
             .iter()
-            .filter(move |p| p.is_available(now) && !self.tried.contains(&p.id))
+            .filter(move |p| p.is_available(now, self.model()) && !self.tried.contains(&p.id))
     }
 
     /// Attempts the current profile, unless the deadline has passed or its token needs a
@@ -552,7 +668,11 @@ impl Engine {
         if self.deadline().is_some_and(|deadline| now >= deadline) {
             return self.finish(now, RequestOutcome::UpstreamUnavailable, out);
         }
-        if self.current.is_some() && !self.current_profile().is_some_and(|p| p.is_available(now)) {
+        if self.current.is_some()
+            && !self
+                .current_profile()
+                .is_some_and(|p| p.is_available(now, self.model()))
+        {
             // Cooled, marked dead or removed by another request or process (see
             // [`Engine::resync`]) since this request chose it: no attempt starts on it.
             return self.rotate(now, Some(RotationReason::Unavailable), out);
@@ -598,7 +718,7 @@ impl Engine {
 
     fn finish(&mut self, now: Epoch, outcome: RequestOutcome, out: &mut Out) -> Action {
         let next_available_at = match outcome {
-            RequestOutcome::PoolExhausted => next_available_at(&self.profiles, now),
+            RequestOutcome::PoolExhausted => next_available_at(&self.profiles, now, self.model()),
             _ => None,
         };
         let profile = self.current.as_ref().map(|c| ProfileRef {

@@ -138,10 +138,10 @@ where
         if let Some(shadow) = &self.shadow {
             let p = shadow.iter().find(|p| p.id == plan.profile.id).unwrap();
             assert!(
-                p.is_available(self.now),
+                p.is_available(self.now, None),
                 "attempted {} while {:?}",
                 p.id,
-                p.availability(self.now)
+                p.availability(self.now, None)
             );
         }
         self.now += LATENCY;
@@ -249,6 +249,7 @@ fn cool(pool: &mut Vec<Profile>, id: &str, at: Epoch) {
         None,
         None,
         1e9,
+        crate::pool::TtlRule::V019,
     );
     apply(&effect, &Guard::Always, pool);
 }
@@ -1203,7 +1204,7 @@ mod properties {
             }
 
             // The profile-try cap.
-            let eligible = case.profiles.iter().filter(|p| p.is_available(T0)).count();
+            let eligible = case.profiles.iter().filter(|p| p.is_available(T0, None)).count();
             let cap = case.policy.max_profiles.map_or(eligible, |m| m.min(eligible));
             prop_assert!(entered.len() <= cap);
 
@@ -1214,7 +1215,7 @@ mod properties {
             prop_assert_eq!(run.kinds("request_start").len(), 1);
             prop_assert_eq!(run.kinds("profile_rotation").len(), entered.len().saturating_sub(1));
             if run.end.outcome == RequestOutcome::PoolExhausted {
-                prop_assert_eq!(run.end.next_available_at, crate::pool::next_available_at(&shadow, run.now));
+                prop_assert_eq!(run.end.next_available_at, crate::pool::next_available_at(&shadow, run.now, None));
             }
             // Transient failures never cool or kill a profile.
             let transient_only = run.events.iter().all(|e| match &e.kind {
@@ -1249,4 +1250,247 @@ mod properties {
             prop_assert_eq!(a, b);
         }
     }
+}
+
+// ---- Newer Hermes: failures about one model -------------------------------------------------
+
+/// A pool of `n` under `rules`, for `provider`.
+fn rules_pool(n: usize, provider: &str, rules: crate::pool::HermesRules) -> Vec<Profile> {
+    let mut profiles = pool(n);
+    for p in &mut profiles {
+        p.provider = provider.into();
+        p.rules = rules;
+    }
+    crate::pool::link(&mut profiles);
+    profiles
+}
+
+const ANTHROPIC_429: &str = r#"{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}"#;
+const CODEX_ENTITLEMENT: &str = r#"{"detail":"The 'gpt-5.5-pro' model is not supported when using Codex with a ChatGPT account."}"#;
+
+/// One request for `model` whose first profile answers `status`/`body` twice and the rest succeed.
+fn model_run(
+    provider: &str,
+    rules: crate::pool::HermesRules,
+    model: Option<&str>,
+    status: u16,
+    body: &str,
+) -> Run {
+    let mut e = Engine::new(
+        "req-1",
+        provider,
+        rules_pool(3, provider, rules),
+        Policy::default(),
+        7,
+    )
+    .with_model(model);
+    drive(
+        &mut e,
+        T0,
+        |plan, now| {
+            if plan.profile.id == "p0" {
+                response(status, body, now)
+            } else {
+                Outcome::Success
+            }
+        },
+        never_refresh,
+    )
+}
+
+#[test]
+fn an_anthropic_429_cools_only_the_model_under_newer_rules() {
+    use crate::pool::HermesRules::{Main, V019};
+    let run = model_run(
+        "anthropic",
+        Main,
+        Some("claude-opus-4-5"),
+        429,
+        ANTHROPIC_429,
+    );
+    assert_eq!(
+        run.attempted(),
+        ["p0", "p0", "p1"],
+        "a plain 429 is retried once first"
+    );
+    assert_eq!(run.end.outcome, RequestOutcome::Success);
+    match &run.effects[..] {
+        [
+            Effect::CoolModel {
+                profile_id,
+                model,
+                until,
+                reason,
+                ..
+            },
+            Effect::MarkOk { .. },
+        ] => {
+            assert_eq!(
+                (profile_id.as_str(), model.as_str(), reason.as_str()),
+                ("p0", "claude-opus-4-5", "throttled")
+            );
+            // The TTL of a 429 under newer Hermes: an hour (the pool has three credentials),
+            // from the second 429 (after a jittered backoff of at most a few seconds).
+            assert!(*until > T0 + 3600.0 && *until < T0 + 3610.0, "{until}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let cooldowns = run.kinds("profile_cooldown");
+    assert!(
+        matches!(cooldowns[..], [EventKind::ProfileCooldown { model: Some(m), .. }] if m == "claude-opus-4-5"),
+        "{cooldowns:?}"
+    );
+
+    // The same answers under 0.19's rules, or for a request naming no model: the account cools.
+    for (rules, model) in [(V019, Some("claude-opus-4-5")), (Main, None)] {
+        let run = model_run("anthropic", rules, model, 429, ANTHROPIC_429);
+        assert!(
+            matches!(&run.effects[..], [Effect::MarkExhausted { profile_id, .. }, Effect::MarkOk { .. }] if profile_id == "p0"),
+            "{rules:?} {model:?}: {:?}",
+            run.effects
+        );
+        assert!(matches!(
+            run.kinds("profile_cooldown")[..],
+            [EventKind::ProfileCooldown { model: None, .. }]
+        ));
+    }
+    // Another provider's 429 is about the account, whatever the rules.
+    let run = model_run(
+        "openrouter",
+        Main,
+        Some("m"),
+        429,
+        r#"{"error":{"message":"slow down"}}"#,
+    );
+    assert!(
+        matches!(&run.effects[0], Effect::MarkExhausted { .. }),
+        "{:?}",
+        run.effects
+    );
+}
+
+#[test]
+fn a_model_the_plan_lacks_is_benched_on_that_account_only() {
+    use crate::pool::HermesRules::{Main, V019};
+    let run = model_run(
+        "openai-codex",
+        Main,
+        Some("gpt-5.5-pro"),
+        400,
+        CODEX_ENTITLEMENT,
+    );
+    assert_eq!(
+        run.attempted(),
+        ["p0", "p1"],
+        "no retry: the plan will not change"
+    );
+    assert_eq!(run.end.outcome, RequestOutcome::Success);
+    match &run.effects[..] {
+        [
+            Effect::CoolModel {
+                model,
+                until,
+                capped,
+                reason,
+                ..
+            },
+            Effect::MarkOk { .. },
+        ] => {
+            assert_eq!(
+                (model.as_str(), reason.as_str()),
+                ("gpt-5.5-pro", "model_entitlement")
+            );
+            // Newer Hermes benches it a year; rotor never stores more than --max-cooldown.
+            assert!(*capped);
+            assert!((until - (T0 + LATENCY + DEFAULT_MAX_COOLDOWN_S)).abs() < 1e-6);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        run.kinds("profile_rotation")[..],
+        [&EventKind::ProfileRotation {
+            from_profile: hash(0),
+            to_profile: hash(1),
+            reason: Class::Entitlement.into(),
+            attempt: 2,
+            max: 3,
+            remaining_profiles: 1,
+        }]
+    );
+    // Under 0.19 there is no place to say "not this model here": rotate, write nothing.
+    let run = model_run(
+        "openai-codex",
+        V019,
+        Some("gpt-5.5-pro"),
+        400,
+        CODEX_ENTITLEMENT,
+    );
+    assert_eq!(run.attempted(), ["p0", "p1"]);
+    assert!(
+        matches!(&run.effects[..], [Effect::MarkOk { .. }]),
+        "{:?}",
+        run.effects
+    );
+    // Any other 400 is still the request's fault.
+    let run = model_run(
+        "openai-codex",
+        Main,
+        Some("gpt-5.5"),
+        400,
+        r#"{"detail":"bad input"}"#,
+    );
+    assert_eq!(run.end.outcome, RequestOutcome::RequestRejected);
+}
+
+#[test]
+fn a_model_cooldown_keeps_requests_for_that_model_off_and_spreads_to_twins() {
+    use crate::pool::HermesRules::Main;
+    let mut profiles = rules_pool(3, "anthropic", Main);
+    profiles[0].account = Some("same".into());
+    profiles[2].account = Some("same".into());
+    crate::pool::link(&mut profiles);
+    let mut e = Engine::new("req-1", "anthropic", profiles, Policy::default(), 7)
+        .with_model(Some("claude-opus-4-5"));
+    let run = drive(
+        &mut e,
+        T0,
+        |plan, now| match plan.profile.id.as_str() {
+            "p0" => response(429, ANTHROPIC_429, now),
+            "p1" => response(429, ANTHROPIC_429, now),
+            _ => Outcome::Success,
+        },
+        never_refresh,
+    );
+    // p0's twin p2 shares its quota: cooled for the model with it, never tried; p1 cools too.
+    assert_eq!(run.attempted(), ["p0", "p0", "p1", "p1"]);
+    assert_eq!(run.end.outcome, RequestOutcome::PoolExhausted);
+    let cooled: Vec<&str> = run
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CoolModel { profile_id, .. } => Some(profile_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cooled, ["p0", "p2", "p1"]);
+    // The pool is out for this model only: next_available_at is when the first of the
+    // model's cooldowns ends.
+    let first_end = run
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CoolModel { until, .. } => Some(*until),
+            _ => None,
+        })
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(run.end.next_available_at, Some(first_end));
+    let pool = e.into_profiles();
+    assert!(
+        pool.iter()
+            .all(|p| p.is_available(T0 + 1.0, Some("claude-sonnet-4-5")))
+    );
+    assert!(
+        pool.iter()
+            .all(|p| !p.is_available(T0 + 1.0, Some("claude-opus-4-5")))
+    );
 }

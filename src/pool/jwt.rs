@@ -17,6 +17,8 @@ pub struct TokenClaims {
     /// The account's email (`email`, or the `https://api.openai.com/profile` claim's): never
     /// shown in JSON, but known so that a server echoing it can be redacted.
     pub email: Option<String>,
+    /// `sub`: with the account id, which person of a ChatGPT workspace the token is for.
+    pub subject: Option<String>,
 }
 
 impl TokenClaims {
@@ -33,6 +35,7 @@ impl TokenClaims {
             expires_at: claims.get("exp").and_then(Value::as_f64),
             plan: text(openai.and_then(|o| o.get("chatgpt_plan_type"))),
             account_id: text(openai.and_then(|o| o.get("chatgpt_account_id"))),
+            subject: text(claims.get("sub")),
             email: text(claims.get("email")).or_else(|| {
                 text(
                     claims
@@ -61,6 +64,7 @@ mod tests {
                 plan: Some("prolite".into()),
                 account_id: Some("acct-0001".into()),
                 email: Some("pro@example.com".into()),
+                subject: None,
             })
         );
     }

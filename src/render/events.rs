@@ -116,12 +116,14 @@ pub(crate) fn write_json(event: &Event, out: &mut String) {
             source,
             reason,
             capped,
+            model,
         } => {
             obj.str(key!("profile"), profile);
             obj.time(key!("until"), *until, false);
             obj.str(key!("source"), source.as_str());
             obj.str(key!("reason"), reason);
             obj.bool(key!("capped"), *capped);
+            obj.opt_str(key!("model"), model.as_deref());
         }
         EventKind::ProfileRotation {
             from_profile,
@@ -402,11 +404,16 @@ pub(crate) fn human_line(event: &Event, profiles: &[Profile]) -> String {
             source,
             reason,
             capped,
+            model,
         } => (
             "cooldown",
             format!(
-                "{} {} until {} ({}, source {}{})",
+                "{}{} {} until {} ({}, source {}{})",
                 name(profile),
+                match model {
+                    Some(model) => format!(" for model {}", sanitize::one_line(model, 60)),
+                    None => String::new(),
+                },
                 sanitize::one_line(reason, 40),
                 rfc3339_s(*until),
                 relative(*until, event.at),
@@ -598,8 +605,11 @@ mod tests {
                     source: ResetSource::Ttl,
                     reason: "billing".into(),
                     capped: false,
+                    model: None,
                 },
-                vec!["event", "profile", "until", "source", "reason", "capped"],
+                vec![
+                    "event", "profile", "until", "source", "reason", "capped", "model",
+                ],
             ),
             (
                 EventKind::RequestEnd {
@@ -676,6 +686,7 @@ mod tests {
                 source: ResetSource::RetryAfter,
                 reason: tricky.into(),
                 capped: true,
+                model: Some(tricky.into()),
             },
             EventKind::ProfileRotation {
                 from_profile: "a".into(),

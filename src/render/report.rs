@@ -9,6 +9,11 @@ use serde::Serialize;
 pub(crate) struct PoolReport {
     /// The instant availability was evaluated at (`--at`, else now), RFC 3339.
     pub at: String,
+    /// The model availability was evaluated for (`--model`); null: a request naming no
+    /// model, which any active model cooldown keeps off a profile.
+    pub model: Option<String>,
+    /// The Hermes rules the file was read under (`0.19` or `main`).
+    pub hermes: crate::pool::HermesRules,
     pub providers: Vec<ProviderReport>,
 }
 
@@ -45,6 +50,15 @@ pub(crate) struct ProfileRow {
     pub last_status_at: Option<String>,
     pub request_count: u64,
     pub token_expires_at: Option<String>,
+    /// Active model cooldowns (newer Hermes): the account serves other models meanwhile.
+    pub model_cooldowns: Vec<ModelCooldownRow>,
+    /// Positions of the profiles that are the same upstream account (one quota): a
+    /// cooldown or dead mark of one holds for all.
+    pub twins: Vec<usize>,
+    /// For a key Hermes takes from the environment: the variable, and whether it is set.
+    pub env_key: Option<EnvKeyRow>,
+    /// When Hermes deletes this entry (a dead `manual` entry, a day after it died).
+    pub hermes_deletes_at: Option<String>,
     pub next: bool,
     /// What `profiles probe` found; absent from `profiles list`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,24 +68,43 @@ pub(crate) struct ProfileRow {
     pub times: RowTimes,
 }
 
+#[derive(Debug, Serialize)]
+pub(crate) struct ModelCooldownRow {
+    pub model: String,
+    pub until: String,
+    #[serde(skip)]
+    pub until_epoch: Epoch,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct EnvKeyRow {
+    pub name: String,
+    pub set: bool,
+}
+
 /// Raw epoch values behind the row's strings, so renderers can show relative times.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct RowTimes {
     pub cooldown_until: Option<Epoch>,
     pub last_status_at: Option<Epoch>,
     pub token_expires_at: Option<Epoch>,
+    pub hermes_deletes_at: Option<Epoch>,
 }
 
-/// Builds the report of one provider's `profiles` (priority order) at `now`. `rng` is `None`
-/// for `random` without a seed.
+/// Builds the report of one provider's `profiles` (priority order) at `now`, for requests
+/// for `model`. `rng` is `None` for `random` without a seed.
 pub(crate) fn provider_report(
     provider: &str,
     profiles: &[Profile],
     strategy: Strategy,
     now: Epoch,
+    model: Option<&str>,
     rng: Option<&mut fastrand::Rng>,
 ) -> ProviderReport {
-    let candidates: Vec<&Profile> = profiles.iter().filter(|p| p.is_available(now)).collect();
+    let candidates: Vec<&Profile> = profiles
+        .iter()
+        .filter(|p| p.is_available(now, model))
+        .collect();
     let next = match (strategy, rng) {
         (Strategy::Random, None) => None,
         (_, Some(rng)) => pool::pick(strategy, &candidates, rng),
@@ -82,13 +115,14 @@ pub(crate) fn provider_report(
         .iter()
         .map(|p| {
             let cooling_until = match p.display_state(now) {
-                DisplayState::Cooling => p.cooldown_until(),
+                DisplayState::Cooling => p.cooling_until(now),
                 _ => None,
             };
             let times = RowTimes {
                 cooldown_until: cooling_until,
                 last_status_at: p.status.last_status_at,
                 token_expires_at: p.token_expires_at(),
+                hermes_deletes_at: p.deleted_by_hermes_at(),
             };
             ProfileRow {
                 position: p.position,
@@ -98,7 +132,7 @@ pub(crate) fn provider_report(
                 auth_type: p.auth_type,
                 plan: p.plan().map(str::to_owned),
                 state: p.display_state(now),
-                available: p.is_available(now),
+                available: p.is_available(now, model),
                 cooldown_until: cooling_until.map(time::rfc3339_s),
                 cooldown_seconds_left: cooling_until
                     .map(|until| ((until - now) * 1000.0).round() / 1000.0),
@@ -108,6 +142,20 @@ pub(crate) fn provider_report(
                 last_status_at: times.last_status_at.map(time::rfc3339_s),
                 request_count: p.request_count,
                 token_expires_at: times.token_expires_at.map(time::rfc3339_s),
+                model_cooldowns: p
+                    .active_model_cooldowns(now)
+                    .map(|(model, until)| ModelCooldownRow {
+                        model: model.clone(),
+                        until: time::rfc3339_s(*until),
+                        until_epoch: *until,
+                    })
+                    .collect(),
+                twins: pool::twins_of(p, profiles).collect(),
+                env_key: p.env_key.as_ref().map(|e| EnvKeyRow {
+                    name: e.name.clone(),
+                    set: e.set,
+                }),
+                hermes_deletes_at: times.hermes_deletes_at.map(time::rfc3339_s),
                 next: next.as_deref() == Some(p.id.as_str()),
                 probe: None,
                 times,
@@ -120,7 +168,7 @@ pub(crate) fn provider_report(
         total: profiles.len(),
         available: candidates.len(),
         next_profile: next.map(|id| pool::profile_hash(&id)),
-        next_available_at: pool::next_available_at(profiles, now).map(time::rfc3339_s),
+        next_available_at: pool::next_available_at(profiles, now, model).map(time::rfc3339_s),
         profiles: rows,
     }
 }

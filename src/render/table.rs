@@ -123,8 +123,47 @@ pub(crate) fn pool_table(report: &PoolReport, now: Epoch, style: Style) -> Strin
             table.add_row(cells);
         }
         let _ = writeln!(out, "{}", table.trim_fmt());
+        for row in &provider.profiles {
+            for note in row_notes(row, now) {
+                let _ = writeln!(out, "  #{}: {note}", row.position);
+            }
+        }
     }
     out
+}
+
+/// What a row's columns cannot say: model cooldowns, twins, env-sourced keys, and a dead
+/// entry newer Hermes will delete.
+fn row_notes(row: &ProfileRow, now: Epoch) -> Vec<String> {
+    let mut notes = Vec::new();
+    for cooldown in &row.model_cooldowns {
+        notes.push(format!(
+            "model {} cooling until {}",
+            truncate(&sanitize(&cooldown.model), 60),
+            when(Some(cooldown.until_epoch), now)
+        ));
+    }
+    if !row.twins.is_empty() {
+        let others: Vec<String> = row.twins.iter().map(|p| format!("#{p}")).collect();
+        notes.push(format!(
+            "same account as {} (one quota: a cooldown or dead mark of one holds for all)",
+            others.join(", ")
+        ));
+    }
+    if let Some(env) = &row.env_key {
+        notes.push(format!(
+            "key from ${} ({})",
+            sanitize(&env.name),
+            if env.set { "set" } else { "not set: no key" }
+        ));
+    }
+    if let Some(at) = row.times.hermes_deletes_at {
+        notes.push(format!(
+            "Hermes deletes this dead entry at {}",
+            when(Some(at), now)
+        ));
+    }
+    notes
 }
 
 /// The PROBE and USED cells: the verdict (with the status, and for a probe that changed

@@ -50,6 +50,8 @@ pub(crate) struct Exchange {
     pub provider: String,
     /// The body exactly as the client sent it.
     pub body: Bytes,
+    /// Its `model`, which availability is evaluated for (per-model cooldowns).
+    pub model: Option<String>,
     /// The client's headers that go upstream: its credentials and the hop-by-hop ones are
     /// gone ([`forwardable`]).
     pub headers: HeaderMap,
@@ -938,6 +940,7 @@ mod tests {
             surface: Surface::Responses,
             provider: "openai-codex".into(),
             body: Bytes::from_static(b"{}"),
+            model: None,
             headers,
             arrived: Instant::now(),
         }

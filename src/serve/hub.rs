@@ -182,6 +182,11 @@ impl Hub {
         &self.store
     }
 
+    /// The Hermes rules the file was last read under.
+    pub(crate) fn rules(&self) -> crate::pool::HermesRules {
+        self.state().doc.rules()
+    }
+
     /// The file as last read, with its secrets.
     pub(crate) fn snapshot(&self) -> Snapshot {
         let state = self.state();

@@ -409,17 +409,21 @@ async fn api(app: &Arc<App>, surface: Surface, request: Request<Incoming>) -> Re
     } else {
         body
     };
-    if let Err(why) = json_object(&body) {
-        return refuse(
-            Refusal::BadRequest,
-            format!("rotor: the request body is not a JSON object: {why}"),
-        );
-    }
+    let model = match json_object(&body) {
+        Ok(model) => model,
+        Err(why) => {
+            return refuse(
+                Refusal::BadRequest,
+                format!("rotor: the request body is not a JSON object: {why}"),
+            );
+        }
+    };
     let exchange = Exchange {
         request_id: uuid::Uuid::new_v4().to_string(),
         surface,
         provider: provider.to_string(),
         body,
+        model,
         headers: forward::forwardable(&parts.headers),
         arrived,
     };
@@ -440,14 +444,25 @@ const SMALL_BODY: usize = 64 * 1024;
 
 /// Checks that `body` is one JSON object, without building it (bodies of agents run to
 /// hundreds of kilobytes; they are forwarded as they are).
-fn json_object(body: &[u8]) -> std::result::Result<(), String> {
+/// Checks that `body` is one JSON object, and returns its `model` when that is a plausible
+/// model name (a string of one line, at most 200 characters); anything else there is the
+/// upstream's to judge, and availability is then evaluated for no model.
+fn json_object(body: &[u8]) -> std::result::Result<Option<String>, String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        model: serde_json::Value,
+    }
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         return Err("it does not start with `{`".into());
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(body)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    let head: Head = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    Ok(head
+        .model
+        .as_str()
+        .filter(|m| crate::commands::profiles::check_model(m).is_ok())
+        .map(str::to_owned))
 }
 
 /// Reads a request body of at most `max` bytes within `timeout`.
@@ -490,7 +505,8 @@ async fn run_request(
         pool.to_vec(),
         app.policy_for(&provider),
         fastrand::u64(..),
-    );
+    )
+    .with_model(exchange.model.as_deref());
     let client = Client::new(responder, app.client_timeout);
     let mut ports = ServePorts::new(&app, &exchange, client, generation, &pool);
     let mut sink = RequestSink {
@@ -632,13 +648,14 @@ fn readiness(app: &App) -> Response {
         .iter()
         .map(|provider| {
             let (_, profiles) = app.hub.pool(provider);
-            let available = profiles.iter().filter(|p| p.is_available(now)).count();
+            // Ready for some model: a model cooldown leaves the account serving the others.
+            let available = profiles.iter().filter(|p| p.account_available(now)).count();
             ready &= available > 0;
             serde_json::json!({
                 "provider": provider,
                 "available": available,
                 "total": profiles.len(),
-                "next_available_at": crate::pool::next_available_at(profiles.iter(), now).map(time::rfc3339_s),
+                "next_available_at": crate::pool::next_available_at(profiles.iter(), now, None).map(time::rfc3339_s),
             })
         })
         .collect();
@@ -660,11 +677,13 @@ fn metrics_answer(app: &App) -> Response {
         .map(|provider| {
             let (_, profiles) = app.hub.pool(provider);
             let strategy = app.policy_for(provider).strategy;
-            crate::render::report::provider_report(provider, &profiles, strategy, now, None)
+            crate::render::report::provider_report(provider, &profiles, strategy, now, None, None)
         })
         .collect();
     let report = crate::render::report::PoolReport {
         at: time::rfc3339_s(now),
+        model: None,
+        hermes: app.hub.rules(),
         providers,
     };
     let pools = crate::render::prometheus::pool_prometheus(&report);
@@ -682,7 +701,13 @@ mod tests {
 
     #[test]
     fn a_body_must_be_one_json_object() {
-        assert!(json_object(br#" {"model":"m","input":[{"a":1}]} "#).is_ok());
+        assert_eq!(
+            json_object(br#" {"model":"m","input":[{"a":1}]} "#),
+            Ok(Some("m".into()))
+        );
+        assert_eq!(json_object(br#"{"input":"x"}"#), Ok(None));
+        assert_eq!(json_object(br#"{"model":7}"#), Ok(None));
+        assert_eq!(json_object(br#"{"model":"a b\n"}"#), Ok(None));
         for bad in [&b"[1]"[..], b"", b"{", b"{} {}", b"\"x\"", b"{\"a\":}"] {
             assert!(
                 json_object(bad).is_err(),

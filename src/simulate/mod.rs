@@ -210,7 +210,8 @@ pub fn run(scenario: &Scenario, seed: u64, sink: &mut dyn Sink) -> Result<Report
             std::mem::take(&mut pool),
             scenario.policy.clone(),
             request_seed(seed, index),
-        );
+        )
+        .with_model(request.model.as_deref());
         // Scripted ports never wait on anything: the drive loop completes on the spot.
         let end = now_or_never(drive(&mut engine, &mut ports, sink));
         pool = engine.into_profiles();

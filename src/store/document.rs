@@ -7,7 +7,10 @@
 
 use crate::engine::effect::{Current, Extra, StatusTarget};
 use crate::error::{Error, Result};
-use crate::pool::{AuthType, LastStatus, Profile, Status, TokenClaims, profile_hash};
+use crate::pool::{
+    AuthType, EnvKey, HermesRules, LastStatus, Profile, Status, TokenClaims, TtlRule,
+    account_of_key, account_of_token, profile_hash,
+};
 use crate::sanitize::Redactor;
 use crate::time::{self, Epoch};
 use serde_json::{Map, Value};
@@ -16,6 +19,127 @@ use std::path::{Path, PathBuf};
 
 /// The version Hermes writes at the top of the store.
 const STORE_VERSION: i64 = 1;
+
+/// The largest `.env` rotor reads for env-sourced keys.
+const MAX_DOTENV_BYTES: u64 = 1 << 20;
+
+/// How a document is read: which Hermes's rules apply, and where env-sourced keys come from.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The rules to follow; `None` tells them from the file (see [`Document::rules`]).
+    pub rules: Option<HermesRules>,
+    /// Where `source: env:NAME` keys are looked up.
+    pub env: EnvLookup,
+}
+
+/// Where the keys of `source: env:NAME` entries come from.
+#[derive(Debug, Clone, Default)]
+pub enum EnvLookup {
+    /// Nowhere: such entries have no key (a scenario's pool, tests).
+    #[default]
+    Nowhere,
+    /// rotor's environment, then the `.env` beside auth.json (Hermes loads
+    /// `$HERMES_HOME/.env` into its environment at start).
+    Process,
+    /// These values (tests).
+    Fixed(Vec<(String, String)>),
+}
+
+impl EnvLookup {
+    /// The values of `names` that are set and not empty.
+    fn resolve(&self, names: &HashSet<String>, dir: Option<&Path>) -> HashMap<String, String> {
+        let mut found = HashMap::new();
+        if names.is_empty() {
+            return found;
+        }
+        match self {
+            EnvLookup::Nowhere => {}
+            EnvLookup::Fixed(values) => {
+                for (name, value) in values {
+                    if names.contains(name) && !value.is_empty() {
+                        found.insert(name.clone(), value.clone());
+                    }
+                }
+            }
+            EnvLookup::Process => {
+                for name in names {
+                    if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+                        found.insert(name.clone(), value);
+                    }
+                }
+                if found.len() < names.len()
+                    && let Some(dir) = dir
+                {
+                    for (name, value) in read_dotenv(&dir.join(".env")) {
+                        if names.contains(&name) && !value.is_empty() {
+                            found.entry(name).or_insert(value);
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+/// `NAME=value` lines of a `.env` (`export ` prefix, quotes and comments as dotenv reads
+/// them). A missing, unreadable, oversized or non-regular file reads as empty: it is
+/// Hermes's file, and rotor only borrows values from it.
+fn read_dotenv(path: &Path) -> Vec<(String, String)> {
+    use std::io::Read;
+    let Ok((file, meta)) = super::file::open_regular(path, false) else {
+        return Vec::new();
+    };
+    if meta.len() > MAX_DOTENV_BYTES {
+        return Vec::new();
+    }
+    let mut text = String::new();
+    if file
+        .take(MAX_DOTENV_BYTES)
+        .read_to_string(&mut text)
+        .is_err()
+    {
+        return Vec::new();
+    }
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            if line.starts_with('#') {
+                return None;
+            }
+            let (name, value) = line.split_once('=')?;
+            let name = name.trim();
+            if !is_env_name(name) {
+                return None;
+            }
+            let value = value.trim();
+            let value = match value.chars().next() {
+                Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
+                _ => value.split(" #").next().unwrap_or("").trim(),
+            };
+            Some((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// A variable name as a shell writes one. Anything else in `env:NAME` is not looked up.
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 128
+}
+
+/// The variable an entry's `source` names (`env:NAME`), if it is one.
+fn env_source(source: Option<&str>) -> Option<&str> {
+    source?
+        .strip_prefix("env:")
+        .map(str::trim)
+        .filter(|n| is_env_name(n))
+}
 
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -28,12 +152,22 @@ pub struct Document {
     profiles: HashMap<String, Vec<Profile>>,
     /// What is odd about the file without making it invalid, for the operator.
     warnings: Vec<String>,
+    /// Which Hermes's rules the file is read under.
+    rules: HermesRules,
+    /// The values of the variables that env-sourced entries name, where set.
+    env_values: HashMap<String, String>,
 }
 
 impl Document {
+    /// Parses and validates the bytes of `path` with default options: rules told from the
+    /// file, no environment (a scenario's pool).
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
+        Self::parse_with(path, bytes, &ReadOptions::default())
+    }
+
     /// Parses and validates the bytes of `path`. Syntax errors carry line and column; type
     /// errors name the JSON path of the offending field.
-    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
+    pub fn parse_with(path: &Path, bytes: &[u8], options: &ReadOptions) -> Result<Self> {
         let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Syntax {
             path: path.to_path_buf(),
             what: "JSON",
@@ -50,10 +184,58 @@ impl Document {
             changed: false,
             profiles: HashMap::new(),
             warnings: Vec::new(),
+            rules: HermesRules::V019,
+            env_values: HashMap::new(),
         };
+        doc.rules = options.rules.unwrap_or_else(|| doc.detect_rules());
+        doc.env_values = options.env.resolve(&doc.env_names(), path.parent());
         doc.profiles = doc.validate()?;
         doc.warnings = doc.find_oddities();
         Ok(doc)
+    }
+
+    /// Which rules the file follows, told from what only newer Hermes writes: an entry's
+    /// `model_cooldowns` or `failure_reason`. (Not `status_cleared_at`: rotor writes that on
+    /// every clear, for 0.19 files too.) A file newer Hermes wrote without either reads as
+    /// 0.19's: `--hermes main` says otherwise.
+    fn detect_rules(&self) -> HermesRules {
+        let newer = self.pool().into_iter().flatten().any(|(_, entries)| {
+            entries.as_array().into_iter().flatten().any(|entry| {
+                ["model_cooldowns", "failure_reason"]
+                    .iter()
+                    .any(|key| entry.get(key).is_some_and(|v| !v.is_null()))
+            })
+        });
+        if newer {
+            HermesRules::Main
+        } else {
+            HermesRules::V019
+        }
+    }
+
+    /// The rules the document is read under.
+    pub(crate) fn rules(&self) -> HermesRules {
+        self.rules
+    }
+
+    /// The variables env-sourced entries (empty `access_token`) name.
+    fn env_names(&self) -> HashSet<String> {
+        let mut names = HashSet::new();
+        for (_, entries) in self.pool().into_iter().flatten() {
+            for entry in entries.as_array().into_iter().flatten() {
+                let token = entry
+                    .get("access_token")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let source = entry.get("source").and_then(Value::as_str);
+                if token.is_empty()
+                    && let Some(name) = env_source(source)
+                {
+                    names.insert(name.to_string());
+                }
+            }
+        }
+        names
     }
 
     /// Things worth telling the operator that do not stop rotor: no pool at all, an
@@ -97,6 +279,9 @@ impl Document {
         let mut redactor = Redactor::new();
         for (key, value) in &self.root {
             collect_secrets(key, value, &mut redactor);
+        }
+        for value in self.env_values.values() {
+            redactor.secret(value);
         }
         redactor
     }
@@ -153,11 +338,18 @@ impl Document {
 
     /// The stored access token of an entry. Secrets never enter a `Profile`; drivers that need
     /// one ask here, just before use.
+    /// An env-sourced key (`source: env:NAME`, empty `access_token`) comes from the variable.
     pub fn access_token(&self, provider: &str, id: &str) -> Option<&str> {
-        self.entry(provider, id)?
-            .get("access_token")?
-            .as_str()
-            .filter(|t| !t.is_empty())
+        let entry = self.entry(provider, id)?;
+        let stored = entry
+            .get("access_token")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !stored.is_empty() {
+            return Some(stored);
+        }
+        let name = env_source(entry.get("source").and_then(Value::as_str))?;
+        self.env_values.get(name).map(String::as_str)
     }
 
     pub(crate) fn refresh_token(&self, provider: &str, id: &str) -> Option<&str> {
@@ -298,6 +490,7 @@ impl Document {
         for (i, p) in profiles.iter_mut().enumerate() {
             p.position = i + 1;
         }
+        crate::pool::link(&mut profiles);
         Ok(profiles)
     }
 
@@ -332,6 +525,25 @@ impl Document {
             AuthType::Oauth => TokenClaims::from_jwt(&access_token),
             AuthType::ApiKey => None,
         };
+        let env_key = match env_source(source.as_deref()) {
+            Some(name) if access_token.is_empty() => Some(EnvKey {
+                name: name.to_string(),
+                set: self.env_values.contains_key(name),
+            }),
+            _ => None,
+        };
+        let key = match &env_key {
+            Some(env) => self
+                .env_values
+                .get(&env.name)
+                .map(String::as_str)
+                .unwrap_or(""),
+            None => access_token.as_str(),
+        };
+        let account = match auth_type {
+            AuthType::Oauth => account_of_token(claims.as_ref()),
+            AuthType::ApiKey => account_of_key(key),
+        };
         Ok(Profile {
             provider: provider.to_string(),
             position: 0,
@@ -344,7 +556,7 @@ impl Document {
             auth_type,
             priority: fields.integer("priority")?.unwrap_or(0),
             source,
-            has_token: !access_token.is_empty(),
+            has_token: !key.is_empty(),
             has_refresh_token: fields
                 .string("refresh_token")?
                 .is_some_and(|t| !t.is_empty()),
@@ -368,7 +580,50 @@ impl Document {
             },
             base_url: fields.string("base_url")?,
             claims,
+            status_cleared_at: fields.timestamp("status_cleared_at")?,
+            failure_reason: fields.string("failure_reason")?,
+            model_cooldowns: fields.model_cooldowns()?,
+            ttl: TtlRule::V019,
+            rules: self.rules,
+            account,
+            twin: None,
+            env_key,
         })
+    }
+
+    /// Removes `keys` from entry `id` of `provider` (where present).
+    fn remove_keys(&mut self, provider: &str, id: &str, keys: &[&str]) {
+        let Some(entry) = self.entry_mut(provider, id) else {
+            return;
+        };
+        let mut touched = false;
+        for key in keys {
+            touched |= entry.shift_remove(*key).is_some();
+        }
+        if touched {
+            self.changed = true;
+            self.profiles.remove(provider);
+        }
+    }
+
+    fn entry_mut(&mut self, provider: &str, id: &str) -> Option<&mut Map<String, Value>> {
+        self.root
+            .get_mut("credential_pool")?
+            .as_object_mut()?
+            .get_mut(provider)?
+            .as_array_mut()?
+            .iter_mut()
+            .filter_map(Value::as_object_mut)
+            .find(|e| e.get("id").and_then(Value::as_str) == Some(id))
+    }
+
+    /// `model_cooldowns` of an entry as stored (every model, ended or not), for a merge.
+    fn stored_model_cooldowns(&self, provider: &str, id: &str) -> Map<String, Value> {
+        self.entry(provider, id)
+            .and_then(|e| e.get("model_cooldowns"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -382,13 +637,7 @@ pub(crate) struct PoolMut<'a> {
 impl StatusTarget for PoolMut<'_> {
     fn current(&self, id: &str) -> Option<Current> {
         let cached = self.doc.profiles.get(self.provider);
-        let find = |profiles: &[Profile]| {
-            profiles.iter().find(|p| p.id == id).map(|p| Current {
-                last_status: p.status.last_status.clone(),
-                last_status_at: p.status.last_status_at,
-                request_count: p.request_count,
-            })
-        };
+        let find = |profiles: &[Profile]| profiles.iter().find(|p| p.id == id).map(Current::of);
         match cached {
             Some(profiles) => find(profiles),
             None => find(&self.doc.profiles(self.provider)?),
@@ -398,11 +647,46 @@ impl StatusTarget for PoolMut<'_> {
     fn set_status(&mut self, id: &str, status: Status, extra: Extra) {
         self.doc
             .patch(self.provider, id, super::patch::fields(&status, extra));
+        // `failure_reason` was newer Hermes's verdict on the status just replaced.
+        self.doc.remove_keys(self.provider, id, &["failure_reason"]);
     }
 
     fn move_to_end(&mut self, id: &str) {
         // Every id renumbered comes from the pool itself, so none can be missing.
         let _ = self.doc.move_to_end(self.provider, id);
+    }
+
+    fn cool_model(&mut self, id: &str, model: &str, until: Epoch) {
+        let mut cooldowns = self.doc.stored_model_cooldowns(self.provider, id);
+        // Merges keep the later end, as newer Hermes's do: each writer saw only its model.
+        let later = match cooldowns.get(model).and_then(time::parse_stored_timestamp) {
+            Some(stored) if stored >= until => return,
+            _ => until,
+        };
+        cooldowns.insert(model.to_string(), Value::from(later));
+        self.doc.patch(
+            self.provider,
+            id,
+            vec![("model_cooldowns", Value::Object(cooldowns))],
+        );
+    }
+
+    fn clear_models(&mut self, id: &str, model: Option<&str>) {
+        match model {
+            None => self
+                .doc
+                .remove_keys(self.provider, id, &["model_cooldowns"]),
+            Some(model) => {
+                let mut cooldowns = self.doc.stored_model_cooldowns(self.provider, id);
+                if cooldowns.shift_remove(model).is_some() {
+                    self.doc.patch(
+                        self.provider,
+                        id,
+                        vec![("model_cooldowns", Value::Object(cooldowns))],
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -473,6 +757,40 @@ impl Fields<'_> {
                 .ok_or_else(|| self.wrong(key, "an integer or null")),
             Some(_) => Err(self.wrong(key, "an integer or null")),
         }
+    }
+
+    /// `model_cooldowns`: an object of model name → end time, sorted by model.
+    fn model_cooldowns(&self) -> Result<Vec<(String, Epoch)>> {
+        let expected = "an object of model name → epoch seconds, or null";
+        let cooldowns = match self.get("model_cooldowns") {
+            None => return Ok(Vec::new()),
+            Some(Value::Object(map)) => map,
+            Some(_) => return Err(self.wrong("model_cooldowns", expected)),
+        };
+        let mut out = Vec::with_capacity(cooldowns.len());
+        for (model, until) in cooldowns {
+            match until {
+                Value::Null => {}
+                Value::Number(_) | Value::String(_) => {
+                    if let Some(until) = time::parse_stored_timestamp(until) {
+                        out.push((model.clone(), until));
+                    }
+                }
+                _ => {
+                    return Err(Error::schema(
+                        self.path,
+                        format!(
+                            "{}.model_cooldowns.{}",
+                            self.place,
+                            crate::sanitize::one_line(model, 60)
+                        ),
+                        "epoch seconds, an ISO-8601 string or null",
+                    ));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
 
     /// Epoch seconds, milliseconds or an ISO-8601 string. Text Hermes could not parse either

@@ -10,7 +10,7 @@ mod lock;
 pub(crate) mod patch;
 mod write;
 
-pub use document::Document;
+pub use document::{Document, EnvLookup, ReadOptions};
 pub(crate) use lock::lock_path_for;
 
 use crate::engine::{Applied, Change, apply};
@@ -52,6 +52,7 @@ pub struct AuthStore {
     path: PathBuf,
     lock_timeout: Duration,
     on_wait: Option<WaitNotice>,
+    options: ReadOptions,
 }
 
 impl std::fmt::Debug for AuthStore {
@@ -69,7 +70,14 @@ impl AuthStore {
             path,
             lock_timeout,
             on_wait: None,
+            options: ReadOptions::default(),
         }
+    }
+
+    /// Reads the file with `options` (the rules to follow, where env-sourced keys come from).
+    pub(crate) fn with_options(mut self, options: ReadOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// Calls `notice` when waiting for the lock lasts longer than a second.
@@ -85,7 +93,7 @@ impl AuthStore {
     /// Reads and validates auth.json without locking: a snapshot for reporting. The atomic
     /// writes of Hermes and rotor mean a reader always sees one whole version of the file.
     pub(crate) fn load(&self) -> Result<Document> {
-        read_document(&self.path, &self.path, false).map(|(doc, _)| doc)
+        read_document(&self.path, &self.path, false, &self.options).map(|(doc, _)| doc)
     }
 
     /// Takes `auth.lock` (waiting up to the lock timeout, announcing the wait) and sweeps
@@ -132,7 +140,12 @@ impl AuthStore {
 
 /// Reads the document at `open` (named `shown` in errors). With `no_follow`, a symlink at
 /// `open` is refused (the path was resolved already).
-fn read_document(shown: &Path, open: &Path, no_follow: bool) -> Result<(Document, Identity)> {
+fn read_document(
+    shown: &Path,
+    open: &Path,
+    no_follow: bool,
+    options: &ReadOptions,
+) -> Result<(Document, Identity)> {
     let read_err = |source| Error::Read {
         path: shown.to_path_buf(),
         source,
@@ -148,7 +161,10 @@ fn read_document(shown: &Path, open: &Path, no_follow: bool) -> Result<(Document
     if bytes.len() as u64 > MAX_AUTH_FILE_BYTES {
         return Err(read_err(too_large()));
     }
-    Ok((Document::parse(shown, &bytes)?, Identity::of(&meta)))
+    Ok((
+        Document::parse_with(shown, &bytes, options)?,
+        Identity::of(&meta),
+    ))
 }
 
 fn too_large() -> std::io::Error {
@@ -173,7 +189,8 @@ pub(crate) struct Locked {
 impl Locked {
     /// Re-reads the file: what is on disk now, not what was read before the lock.
     pub(crate) fn read(&self) -> Result<Document> {
-        let (doc, identity) = read_document(&self.store.path, &self.real, true)?;
+        let (doc, identity) =
+            read_document(&self.store.path, &self.real, true, &self.store.options)?;
         self.read.set(Some(identity));
         Ok(doc)
     }

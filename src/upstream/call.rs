@@ -88,7 +88,8 @@ pub(crate) async fn call(
         pool,
         plan.policy.clone(),
         plan.seed,
-    );
+    )
+    .with_model(Some(&plan.prompt.model));
     let mut ports = CallPorts {
         store: store.clone(),
         transport,

@@ -206,6 +206,7 @@ pub(crate) fn judge(
                 failure.message.clone(),
                 failure.reset,
                 max_cooldown_s,
+                profile.ttl,
             );
             let Effect::MarkExhausted { until, .. } = effect else {
                 return (
@@ -224,7 +225,7 @@ pub(crate) fn judge(
         }
         // Throttling, server trouble or a request the endpoint refused say nothing about the
         // account: report them, change nothing.
-        Class::Throttled | Class::Transient | Class::Request => (
+        Class::Throttled | Class::Transient | Class::Request | Class::Entitlement => (
             ProbeResult::new(Verdict::Unreachable, Some(status), detail),
             None,
         ),
@@ -269,7 +270,7 @@ fn judge_success(
     let blocked_until = windows
         .iter()
         .filter(|(u, _)| *u >= 100.0)
-        .map(|(_, reset)| reset.unwrap_or(now + exhausted_ttl(Some(429))))
+        .map(|(_, reset)| reset.unwrap_or(now + exhausted_ttl(Some(429), profile.ttl, None)))
         .fold(None, |acc: Option<f64>, r| {
             Some(acc.map_or(r, |a| a.max(r)))
         });
@@ -288,6 +289,7 @@ fn judge_success(
                     source: ResetSource::ResetsAt,
                 }),
                 max_cooldown_s,
+                profile.ttl,
             );
             let Effect::MarkExhausted { until, .. } = effect else {
                 return (result, None);

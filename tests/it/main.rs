@@ -19,6 +19,7 @@ mod hostile;
 mod hostile_server;
 mod lock;
 mod newcomer;
+mod newer;
 mod ownership;
 mod probe;
 mod profiles;

@@ -447,8 +447,10 @@ fn a_long_mixed_scenario_gives_the_recorded_events() {
     // The JSON events of this scenario are the engine's whole contract in one run. Their digest
     // was recorded before the redesign that gave every driver one drive loop; any change in an
     // event, a field, an order or a time changes it. (A deliberate change of the contract
-    // records a new digest, and says so in its commit.)
-    const DIGEST: &str = "790f587c7bc29909fca91643d3eef132110dc8089429db73ba1211e68da92845";
+    // records a new digest, and says so in its commit: the last one added `model` to
+    // `profile_cooldown` and the newer-Hermes fields to the final pool, and keeps the pool's
+    // key order; with those undone the output hashes to the digest before.)
+    const DIGEST: &str = "3cfcdd39dca977a676533139c6b6b757b49c9a5005b8487ff770a8a4033427af";
     use sha2::Digest;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mixed.json");
@@ -491,4 +493,51 @@ fn a_long_mixed_scenario_gives_the_recorded_events() {
     ] {
         assert!(count(kind) > 20, "{kind}: {}", count(kind));
     }
+}
+
+#[test]
+fn a_scenario_can_follow_newer_hermes_and_name_each_request_s_model() {
+    // A Codex plan without the model: under newer Hermes's rules the model is benched on that
+    // account, so the next request for it starts elsewhere while another model still uses it.
+    let entitlement = json!({"status": 400, "message": "The 'gpt-5.5-pro' model is not supported when using Codex with a ChatGPT account."});
+    let scenario = |hermes: &str| {
+        json!({
+            "hermes": hermes,
+            "pool": pool(),
+            "requests": [
+                {"id": "pro-1", "at": 0, "model": "gpt-5.5-pro"},
+                {"id": "pro-2", "at": 10, "model": "gpt-5.5-pro"},
+                {"id": "base", "at": 20, "model": "gpt-5.5"},
+            ],
+            "scripts": {"a1b2c3": {"responses": [entitlement, 200, 200], "then": "success"}},
+        })
+    };
+    let sim = simulate(&scenario("main"));
+    sim.run.expect_code(0);
+    assert_eq!(sim.attempts_of("pro-1"), [h(0), h(1)]);
+    assert_eq!(
+        sim.attempts_of("pro-2"),
+        [h(1)],
+        "kept off the benched account"
+    );
+    assert_eq!(
+        sim.attempts_of("base"),
+        [h(0)],
+        "the account serves other models"
+    );
+    let cooldowns = sim.events("profile_cooldown");
+    assert_eq!(cooldowns.len(), 1);
+    assert_eq!(cooldowns[0]["model"], "gpt-5.5-pro");
+    assert_eq!(cooldowns[0]["reason"], "model_entitlement");
+
+    // Under 0.19's rules the request still moves on, but nothing is written: the next one
+    // tries the same account again.
+    let sim = simulate(&scenario("0.19"));
+    sim.run.expect_code(0);
+    assert_eq!(sim.attempts_of("pro-2"), [h(0)]);
+    assert!(sim.events("profile_cooldown").is_empty());
+
+    let bad = run_scenario(&json!({"hermes": "0.20", "pool": pool()}), &[]);
+    bad.expect_code(7);
+    assert!(bad.stderr.contains("hermes"), "{}", bad.stderr);
 }

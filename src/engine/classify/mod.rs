@@ -41,6 +41,9 @@ pub enum Class {
     Transient,
     /// Other 4xx: the request itself is wrong; no retry anywhere helps.
     Request,
+    /// A Codex 400 saying the ChatGPT account's plan does not include the model: another
+    /// account may have it (under newer Hermes's rules, that model is benched on this one).
+    Entitlement,
 }
 
 impl Class {
@@ -53,6 +56,7 @@ impl Class {
             Class::Auth => "auth",
             Class::Transient => "transient",
             Class::Request => "request",
+            Class::Entitlement => "model_entitlement",
         }
     }
 }
@@ -259,8 +263,12 @@ const BILLING_WORDS: &[&str] = &[
     "exceeded your current quota",
 ];
 
+/// What Codex says when a ChatGPT account's plan lacks the model asked for (lower case).
+const ENTITLEMENT_WORDS: &[&str] = &["not supported when using codex with a chatgpt account"];
+
 fn classify_status(code: u16, info: &BodyInfo) -> Class {
     match code {
+        400 if info.mentions_any(ENTITLEMENT_WORDS) => Class::Entitlement,
         429 if info.has_code(RATE_LIMIT_CODES) || info.says_usage_limit_reached() => {
             Class::RateLimit
         }

@@ -17,9 +17,9 @@ pub(crate) use script::{RefreshSpec, Response, Script, ScriptEnd};
 
 use crate::engine::Policy;
 use crate::error::{Error, Result};
-use crate::pool::{Profile, Strategy};
+use crate::pool::{HermesRules, Profile, Strategy};
 use crate::sanitize::Redactor;
-use crate::store::Document;
+use crate::store::{Document, EnvLookup, ReadOptions};
 use crate::time::{self, Epoch};
 use fields::{
     AtLeast, DURATION_EXPECTED, MapOrNumber, Name, Named, Seconds, Text, map_or_number, object,
@@ -64,6 +64,8 @@ pub struct RequestSpec {
     pub id: String,
     /// Seconds after the start of the clock.
     pub at: f64,
+    /// The model the request asks for (availability is per model under newer Hermes).
+    pub model: Option<String>,
 }
 
 /// The file as written. The fields are in the order an unknown key's error lists them.
@@ -83,6 +85,18 @@ struct ScenarioFile {
     #[serde(default, deserialize_with = "scripts")]
     scripts: Option<Vec<(String, ScriptSpec)>>,
     then: Option<Name<ScriptEnd>>,
+    hermes: Option<Name<HermesRules>>,
+}
+
+impl Named for HermesRules {
+    const EXPECTED: &'static str = "0.19 or main";
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "0.19" => Some(HermesRules::V019),
+            "main" => Some(HermesRules::Main),
+            _ => None,
+        }
+    }
 }
 
 impl Named for Strategy {
@@ -208,6 +222,7 @@ impl<'de> Deserialize<'de> for Requests {
 struct RequestItem {
     id: Option<String>,
     at: f64,
+    model: Option<String>,
 }
 
 #[derive(DeriveDeserialize)]
@@ -215,6 +230,7 @@ struct RequestItem {
 struct RequestObject {
     id: Option<Text>,
     at: Option<Seconds>,
+    model: Option<Text>,
 }
 
 impl<'de> Deserialize<'de> for RequestItem {
@@ -234,12 +250,20 @@ impl<'de> Deserialize<'de> for RequestItem {
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<RequestItem, E> {
                 let at = Seconds::deserialize(de::value::F64Deserializer::<E>::new(n))
                     .map_err(|_| E::invalid_value(Unexpected::Float(n), &DURATION_EXPECTED))?;
-                Ok(RequestItem { id: None, at: at.0 })
+                Ok(RequestItem {
+                    id: None,
+                    at: at.0,
+                    model: None,
+                })
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<RequestItem, E> {
                 let at = time::parse_duration(s)
                     .map_err(|_| E::invalid_value(Unexpected::Str(s), &DURATION_EXPECTED))?;
-                Ok(RequestItem { id: None, at })
+                Ok(RequestItem {
+                    id: None,
+                    at,
+                    model: None,
+                })
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RequestItem, A::Error> {
                 match map_or_number(map)? {
@@ -250,6 +274,7 @@ impl<'de> Deserialize<'de> for RequestItem {
                         Ok(RequestItem {
                             id: r.id.map(|t| t.0),
                             at: r.at.map_or(0.0, |s| s.0),
+                            model: r.model.map(|t| t.0),
                         })
                     }
                 }
@@ -312,7 +337,11 @@ impl Scenario {
                 .ok_or_else(|| wrong("start", "epoch seconds > 0"))?,
             Some(_) => return Err(wrong("start", "RFC 3339 text or epoch seconds")),
         };
-        let (profiles, redactor) = read_pool(path, file.pool, file.auth_file, &provider)?;
+        let options = ReadOptions {
+            rules: file.hermes.map(|h| h.0),
+            env: EnvLookup::Nowhere,
+        };
+        let (profiles, redactor) = read_pool(path, file.pool, file.auth_file, &provider, &options)?;
         let default_end = file.then.map_or(ScriptEnd::Success, |t| t.0);
         let scripts = resolve_scripts(
             path,
@@ -325,11 +354,13 @@ impl Scenario {
             None => vec![RequestSpec {
                 id: named(0),
                 at: 0.0,
+                model: None,
             }],
             Some(Requests::Count(n)) => (0..n as usize)
                 .map(|i| RequestSpec {
                     id: named(i),
                     at: 0.0,
+                    model: None,
                 })
                 .collect(),
             Some(Requests::List(items)) => items
@@ -338,6 +369,7 @@ impl Scenario {
                 .map(|(i, r)| RequestSpec {
                     id: r.id.unwrap_or_else(|| named(i)),
                     at: r.at,
+                    model: r.model,
                 })
                 .collect(),
         };
@@ -363,6 +395,7 @@ fn read_pool(
     pool: Option<Value>,
     auth_file: Option<Value>,
     provider: &str,
+    options: &ReadOptions,
 ) -> Result<(Vec<Profile>, Redactor)> {
     let wrong = |place: &str, expected: &str| Error::schema(path, place, expected);
     let (profiles, redactor) = match (
@@ -376,8 +409,8 @@ fn read_pool(
             // Wrapped as an auth.json so the store's reader validates it; its messages then
             // name `credential_pool.<provider>`, which in a scenario is `pool`.
             let wrapped = json!({ "credential_pool": { provider: entries } });
-            let doc =
-                Document::parse(path, wrapped.to_string().as_bytes()).map_err(|e| match e {
+            let doc = Document::parse_with(path, wrapped.to_string().as_bytes(), options).map_err(
+                |e| match e {
                     Error::Schema {
                         path,
                         place,
@@ -388,7 +421,8 @@ fn read_pool(
                         expected,
                     },
                     other => other,
-                })?;
+                },
+            )?;
             (doc.profiles(provider).unwrap_or_default(), doc.redactor())
         }
         (None, Some(Value::String(file))) => {
@@ -397,7 +431,7 @@ fn read_pool(
                 path: auth_path.clone(),
                 source,
             })?;
-            let doc = Document::parse(&auth_path, &bytes)?;
+            let doc = Document::parse_with(&auth_path, &bytes, options)?;
             let profiles = doc.profiles(provider).ok_or_else(|| {
                 let known = doc.providers().join(", ");
                 wrong(
@@ -504,7 +538,8 @@ mod tests {
             s.requests,
             [RequestSpec {
                 id: "req-1".into(),
-                at: 0.0
+                at: 0.0,
+                model: None,
             }]
         );
         assert!(s.scripts.is_empty());
