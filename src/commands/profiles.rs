@@ -84,7 +84,12 @@ pub(crate) fn pool_report(
                     .strategy
                     .unwrap_or_else(|| config.strategy_for(provider));
                 let profiles = doc.profiles(provider).unwrap_or_default();
-                provider_report(provider, &profiles, strategy, now, model, rng.as_mut())
+                let mut report =
+                    provider_report(provider, &profiles, strategy, now, model, rng.as_mut());
+                report.rows_from = doc
+                    .is_borrowed(provider)
+                    .then(|| doc.path_of(provider).display().to_string());
+                report
             })
             .collect(),
     })

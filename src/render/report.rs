@@ -29,6 +29,9 @@ pub(crate) struct ProviderReport {
     /// Earliest time a profile becomes available (the evaluation time if one is already);
     /// null when every profile is dead or keyless.
     pub next_available_at: Option<String>,
+    /// In a Hermes profile home, the root's auth.json when the rows are borrowed from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_from: Option<String>,
     pub profiles: Vec<ProfileRow>,
 }
 
@@ -169,6 +172,7 @@ pub(crate) fn provider_report(
         available: candidates.len(),
         next_profile: next.map(|id| pool::profile_hash(&id)),
         next_available_at: pool::next_available_at(profiles, now, model).map(time::rfc3339_s),
+        rows_from: None,
         profiles: rows,
     }
 }

@@ -206,8 +206,13 @@ fn provider_heading(p: &ProviderReport, now: Epoch) -> String {
         (Some(hash), _) => format!("next: {hash}"),
         (None, n) => format!("next: random among {n}"),
     };
+    let from = p
+        .rows_from
+        .as_deref()
+        .map(|root| format!(" (rows of {})", sanitize(root)))
+        .unwrap_or_default();
     format!(
-        "{}: {}/{} available, strategy {}, {next}",
+        "{}{from}: {}/{} available, strategy {}, {next}",
         sanitize(&p.provider),
         p.available,
         p.total,

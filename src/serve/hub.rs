@@ -64,9 +64,25 @@ struct State {
     problem: Option<String>,
 }
 
-/// What tells the keeper that auth.json changed.
+/// What tells the keeper that auth.json changed: the file's identity, and in a Hermes
+/// profile home, the identity of the root's auth.json it borrows rows from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
+    own: FileStamp,
+    root: Option<FileStamp>,
+}
+
+impl Stamp {
+    fn of(store: &AuthStore) -> Option<Stamp> {
+        Some(Stamp {
+            own: FileStamp::of(store.path())?,
+            root: store.root_path().and_then(|root| FileStamp::of(&root)),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
     dev: u64,
     ino: u64,
     len: u64,
@@ -74,11 +90,11 @@ struct Stamp {
     ctime: (i64, i64),
 }
 
-impl Stamp {
-    fn of(path: &std::path::Path) -> Option<Stamp> {
+impl FileStamp {
+    fn of(path: &std::path::Path) -> Option<FileStamp> {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(path).ok()?;
-        Some(Stamp {
+        Some(FileStamp {
             dev: m.dev(),
             ino: m.ino(),
             len: m.len(),
@@ -142,7 +158,7 @@ impl Hub {
         report: Report,
     ) -> (Arc<Hub>, Keeper) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let stamp = Stamp::of(store.path());
+        let stamp = Stamp::of(&store);
         let mut state = State {
             doc: Arc::new(doc.clone()),
             redactor: Arc::new(Redactor::new()),
@@ -333,10 +349,9 @@ impl Hub {
     /// Reads auth.json again and makes it the pools' state, with the pending changes on top.
     /// An unreadable or invalid file changes nothing: the last good state keeps serving.
     async fn reload_file(&self) {
-        let path = self.store.path().to_path_buf();
         let store = self.store.clone();
         let read = blocking(move || {
-            let stamp = Stamp::of(&path);
+            let stamp = Stamp::of(&store);
             store.load().map(|doc| (doc, stamp))
         })
         .await;
@@ -358,8 +373,8 @@ impl Hub {
 
     /// Whether the file's identity differs from when it was last read.
     async fn file_changed(&self) -> bool {
-        let path = self.store.path().to_path_buf();
-        let now = blocking(move || Ok(Stamp::of(&path))).await.ok().flatten();
+        let store = self.store.clone();
+        let now = blocking(move || Ok(Stamp::of(&store))).await.ok().flatten();
         now != self.state().stamp
     }
 

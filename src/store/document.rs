@@ -156,6 +156,9 @@ pub struct Document {
     rules: HermesRules,
     /// The values of the variables that env-sourced entries name, where set.
     env_values: HashMap<String, String>,
+    /// In a Hermes profile home, the root's document, whose rows stand in for the providers
+    /// this file has none of (newer Hermes's read fallback), and those providers.
+    borrowed: Option<(Box<Document>, Vec<String>)>,
 }
 
 impl Document {
@@ -186,6 +189,7 @@ impl Document {
             warnings: Vec::new(),
             rules: HermesRules::V019,
             env_values: HashMap::new(),
+            borrowed: None,
         };
         doc.rules = options.rules.unwrap_or_else(|| doc.detect_rules());
         doc.env_values = options.env.resolve(&doc.env_names(), path.parent());
@@ -211,6 +215,41 @@ impl Document {
         } else {
             HermesRules::V019
         }
+    }
+
+    /// Lends `root`'s rows for every provider this document has no entries of.
+    pub(crate) fn borrow_from(&mut self, root: Document) {
+        let own_rows = |provider: &str| {
+            self.pool()
+                .and_then(|p| p.get(provider))
+                .and_then(Value::as_array)
+                .is_some_and(|entries| !entries.is_empty())
+        };
+        let lent: Vec<String> = root
+            .providers()
+            .into_iter()
+            .filter(|p| !own_rows(p) && root.profiles(p).is_some_and(|rows| !rows.is_empty()))
+            .map(str::to_owned)
+            .collect();
+        if !lent.is_empty() {
+            self.borrowed = Some((Box::new(root), lent));
+        }
+    }
+
+    /// Whether `provider`'s rows are the root's (a Hermes profile home borrowing them).
+    pub(crate) fn is_borrowed(&self, provider: &str) -> bool {
+        self.lender(provider).is_some()
+    }
+
+    /// The root's document, when it lends `provider`'s rows.
+    fn lender(&self, provider: &str) -> Option<&Document> {
+        let (root, lent) = self.borrowed.as_ref()?;
+        lent.iter().any(|p| p == provider).then_some(&**root)
+    }
+
+    /// The file `provider`'s rows come from: this one, or the root's it borrows them from.
+    pub(crate) fn path_of(&self, provider: &str) -> &Path {
+        self.lender(provider).map_or(&self.path, |root| &root.path)
     }
 
     /// The rules the document is read under.
@@ -283,6 +322,14 @@ impl Document {
         for value in self.env_values.values() {
             redactor.secret(value);
         }
+        if let Some((root, _)) = &self.borrowed {
+            for (key, value) in &root.root {
+                collect_secrets(key, value, &mut redactor);
+            }
+            for value in root.env_values.values() {
+                redactor.secret(value);
+            }
+        }
         redactor
     }
 
@@ -309,11 +356,18 @@ impl Document {
         Ok(profiles)
     }
 
-    /// Provider names of `credential_pool`, in file order.
+    /// Provider names of `credential_pool`, in file order, then those borrowed from the
+    /// root in a Hermes profile home.
     pub fn providers(&self) -> Vec<&str> {
-        self.pool()
+        let mut providers: Vec<&str> = self
+            .pool()
             .map(|p| p.keys().map(String::as_str).collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some((_, lent)) = &self.borrowed {
+            providers.retain(|p| !lent.iter().any(|l| l == p));
+            providers.extend(lent.iter().map(String::as_str));
+        }
+        providers
     }
 
     /// The top-level `active_provider`, when it is a string.
@@ -328,6 +382,9 @@ impl Document {
     /// The profiles of `provider` sorted by priority (stable, as Hermes sorts), or `None` if the
     /// provider has no pool.
     pub fn profiles(&self, provider: &str) -> Option<Vec<Profile>> {
+        if let Some(root) = self.lender(provider) {
+            return root.profiles(provider);
+        }
         if let Some(profiles) = self.profiles.get(provider) {
             return Some(profiles.clone());
         }
@@ -340,6 +397,9 @@ impl Document {
     /// one ask here, just before use.
     /// An env-sourced key (`source: env:NAME`, empty `access_token`) comes from the variable.
     pub fn access_token(&self, provider: &str, id: &str) -> Option<&str> {
+        if let Some(root) = self.lender(provider) {
+            return root.access_token(provider, id);
+        }
         let entry = self.entry(provider, id)?;
         let stored = entry
             .get("access_token")
@@ -353,6 +413,9 @@ impl Document {
     }
 
     pub(crate) fn refresh_token(&self, provider: &str, id: &str) -> Option<&str> {
+        if let Some(root) = self.lender(provider) {
+            return root.refresh_token(provider, id);
+        }
         self.entry(provider, id)?
             .get("refresh_token")?
             .as_str()
@@ -636,6 +699,11 @@ pub(crate) struct PoolMut<'a> {
 
 impl StatusTarget for PoolMut<'_> {
     fn current(&self, id: &str) -> Option<Current> {
+        // Rows borrowed from a profile home's root are not in this file: a change to one here
+        // would be lost, so it reads as gone (the store writes those to the root).
+        if self.doc.is_borrowed(self.provider) {
+            return None;
+        }
         let cached = self.doc.profiles.get(self.provider);
         let find = |profiles: &[Profile]| profiles.iter().find(|p| p.id == id).map(Current::of);
         match cached {
@@ -950,6 +1018,106 @@ mod tests {
                 ("0789ab".into(), 1),
                 ("a1b2c3".to_string(), 2)
             ]
+        );
+    }
+
+    fn api_entry(id: &str, source: &str, token: &str) -> String {
+        format!(
+            r#"{{"id":"{id}","label":"{id}","auth_type":"api_key","priority":0,"source":"{source}","access_token":"{token}"}}"#
+        )
+    }
+
+    #[test]
+    fn a_profile_home_borrows_only_the_providers_it_has_no_rows_of() {
+        let own = parse(&format!(
+            r#"{{"credential_pool":{{"openai-codex":[],"openrouter":[{}]}}}}"#,
+            api_entry("own1", "manual", "sk-own-key-0000000000")
+        ))
+        .unwrap();
+        let root = parse(&format!(
+            r#"{{"credential_pool":{{"openrouter":[{}],"anthropic":[{}],"openai-codex":[{}]}}}}"#,
+            api_entry("root1", "manual", "sk-root-router-000000"),
+            api_entry("root2", "manual", "sk-root-anthropic-000"),
+            api_entry("root3", "manual", "sk-root-codex-0000000"),
+        ))
+        .unwrap();
+        let mut doc = own;
+        doc.borrow_from(root);
+        // Its own providers first, then the borrowed ones in the root's order.
+        assert_eq!(doc.providers(), ["openrouter", "anthropic", "openai-codex"]);
+        assert!(!doc.is_borrowed("openrouter"));
+        assert!(doc.is_borrowed("openai-codex") && doc.is_borrowed("anthropic"));
+        assert_eq!(doc.profiles("openrouter").unwrap()[0].id, "own1");
+        assert_eq!(doc.profiles("anthropic").unwrap()[0].id, "root2");
+        assert_eq!(
+            doc.access_token("anthropic", "root2"),
+            Some("sk-root-anthropic-000")
+        );
+        // Every secret of both files is redacted, the root's unused ones too.
+        let text = doc
+            .redactor()
+            .redact("sk-root-router-000000 sk-root-codex-0000000 sk-own-key-0000000000");
+        assert!(!text.contains("sk-"), "{text}");
+        // A write to a borrowed provider never lands in the profile's own file.
+        let mut target = doc.pool_mut("anthropic");
+        assert_eq!(StatusTarget::current(&target, "root2"), None);
+        target.move_to_end("root2");
+        assert!(!doc.is_changed());
+    }
+
+    #[test]
+    fn env_sourced_keys_come_from_the_lookup_and_never_enter_the_file() {
+        let text = format!(
+            r#"{{"credential_pool":{{"openrouter":[{},{}]}}}}"#,
+            api_entry("e1", "env:ROUTER_KEY", ""),
+            api_entry("e2", "env:bad name", ""),
+        );
+        let options = ReadOptions {
+            rules: None,
+            env: EnvLookup::Fixed(vec![("ROUTER_KEY".into(), "sk-env-key-000000000".into())]),
+        };
+        let mut doc =
+            Document::parse_with(Path::new("/h/auth.json"), text.as_bytes(), &options).unwrap();
+        let profiles = doc.profiles("openrouter").unwrap();
+        assert!(profiles[0].has_token);
+        assert_eq!(profiles[0].env_key.as_ref().map(|e| e.set), Some(true));
+        assert!(!profiles[1].has_token, "not a variable name: not looked up");
+        assert_eq!(
+            doc.access_token("openrouter", "e1"),
+            Some("sk-env-key-000000000")
+        );
+        assert_eq!(
+            doc.redactor().redact("key sk-env-key-000000000"),
+            "key [redacted]"
+        );
+        doc.set_fields("openrouter", "e1", vec![("request_count", Value::from(1))])
+            .unwrap();
+        let bytes = String::from_utf8(doc.to_bytes(0.0)).unwrap();
+        assert!(!bytes.contains("sk-env-key"), "{bytes}");
+        // Without a lookup the entry has no key, as when the variable is unset.
+        let bare = parse(&text).unwrap();
+        assert!(!bare.profiles("openrouter").unwrap()[0].has_token);
+    }
+
+    #[test]
+    fn dotenv_lines_read_as_dotenv_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "# comment\nexport A=1\nB = \"two words\" # note\nC='x#y'\nD=plain # note\nnot a line\n9X=no\n",
+        )
+        .unwrap();
+        let got: HashMap<String, String> = read_dotenv(&path).into_iter().collect();
+        assert_eq!(got.get("A").map(String::as_str), Some("1"));
+        assert_eq!(got.get("B").map(String::as_str), Some("two words"));
+        assert_eq!(got.get("C").map(String::as_str), Some("x#y"));
+        assert_eq!(got.get("D").map(String::as_str), Some("plain"));
+        assert!(!got.contains_key("9X"));
+        assert!(read_dotenv(&dir.path().join("missing")).is_empty());
+        assert!(
+            read_dotenv(dir.path()).is_empty(),
+            "a directory reads as empty"
         );
     }
 }

@@ -53,6 +53,8 @@ pub struct AuthStore {
     lock_timeout: Duration,
     on_wait: Option<WaitNotice>,
     options: ReadOptions,
+    /// Whether a Hermes profile home may borrow the root's rows (false for the root itself).
+    borrows: bool,
 }
 
 impl std::fmt::Debug for AuthStore {
@@ -71,6 +73,50 @@ impl AuthStore {
             lock_timeout,
             on_wait: None,
             options: ReadOptions::default(),
+            borrows: true,
+        }
+    }
+
+    /// The root's auth.json when this one is in a Hermes profile home
+    /// (`<root>/profiles/<name>/auth.json`) and the root has one.
+    pub(crate) fn root_path(&self) -> Option<PathBuf> {
+        if !self.borrows {
+            return None;
+        }
+        let profiles = self.path.parent()?.parent()?;
+        if profiles.file_name()? != "profiles" {
+            return None;
+        }
+        let root = profiles.parent()?.join("auth.json");
+        root.is_file().then_some(root)
+    }
+
+    /// The store of the root's auth.json a profile home borrows rows from.
+    fn root_store(&self) -> Option<AuthStore> {
+        let path = self.root_path()?;
+        Some(AuthStore {
+            path,
+            lock_timeout: self.lock_timeout,
+            on_wait: self.on_wait.clone(),
+            options: self.options.clone(),
+            borrows: false,
+        })
+    }
+
+    /// Gives a profile home's document the root's rows of the providers it has none of
+    /// (newer Hermes's read fallback).
+    fn attach_root(&self, doc: &mut Document) -> Result<()> {
+        if let Some(root) = self.root_store() {
+            doc.borrow_from(root.load()?);
+        }
+        Ok(())
+    }
+
+    /// The store that holds `provider`'s rows: the root's, when a profile home borrows them.
+    pub(crate) fn owner_of(&self, provider: &str) -> Result<AuthStore> {
+        match self.root_store() {
+            Some(root) if self.load()?.is_borrowed(provider) => Ok(root),
+            _ => Ok(self.clone()),
         }
     }
 
@@ -93,7 +139,9 @@ impl AuthStore {
     /// Reads and validates auth.json without locking: a snapshot for reporting. The atomic
     /// writes of Hermes and rotor mean a reader always sees one whole version of the file.
     pub(crate) fn load(&self) -> Result<Document> {
-        read_document(&self.path, &self.path, false, &self.options).map(|(doc, _)| doc)
+        let (mut doc, _) = read_document(&self.path, &self.path, false, &self.options)?;
+        self.attach_root(&mut doc)?;
+        Ok(doc)
     }
 
     /// Takes `auth.lock` (waiting up to the lock timeout, announcing the wait) and sweeps
@@ -132,6 +180,7 @@ impl AuthStore {
     pub fn update<T>(&self, change: impl FnOnce(&mut Document) -> Result<T>) -> Result<T> {
         let locked = self.lock()?;
         let mut doc = locked.read()?;
+        self.attach_root(&mut doc)?;
         let result = change(&mut doc)?;
         locked.write(&mut doc)?;
         Ok(result)
@@ -250,17 +299,40 @@ impl AuthStore {
     /// Decides status changes from the file as it is under the lock (`decide` sees the fresh
     /// document: an operator's selector is resolved there), and applies them, each to its
     /// provider, in the same locked write. What each change did comes back in order.
+    ///
+    /// In a Hermes profile home, changes to rows borrowed from the root go to the root's
+    /// auth.json, in a locked read-modify-write of their own after this file's lock is let go
+    /// (never both locks at once: no order to get wrong against Hermes), and only ever update
+    /// rows that are there.
     pub(crate) fn decide_and_write<T>(
         &self,
         decide: impl FnOnce(&Document) -> Result<(T, Vec<(String, Change)>)>,
     ) -> Result<(T, Vec<Applied>)> {
-        self.update(|doc| {
+        let (value, mut applied, borrowed) = self.update(|doc| {
             let (value, changes) = decide(doc)?;
-            let applied = changes
-                .iter()
-                .map(|(provider, c)| apply(&c.effect, &c.guard, &mut doc.pool_mut(provider)))
-                .collect();
-            Ok((value, applied))
-        })
+            let mut applied = Vec::with_capacity(changes.len());
+            let mut borrowed = Vec::new();
+            for (i, (provider, c)) in changes.into_iter().enumerate() {
+                if doc.is_borrowed(&provider) {
+                    applied.push(Applied::Gone);
+                    borrowed.push((i, provider, c));
+                } else {
+                    applied.push(apply(&c.effect, &c.guard, &mut doc.pool_mut(&provider)));
+                }
+            }
+            Ok((value, applied, borrowed))
+        })?;
+        if let (false, Some(root)) = (borrowed.is_empty(), self.root_store()) {
+            let done = root.update(|doc| {
+                Ok(borrowed
+                    .iter()
+                    .map(|(_, provider, c)| apply(&c.effect, &c.guard, &mut doc.pool_mut(provider)))
+                    .collect::<Vec<_>>())
+            })?;
+            for ((i, _, _), result) in borrowed.iter().zip(done) {
+                applied[*i] = result;
+            }
+        }
+        Ok((value, applied))
     }
 }

@@ -42,8 +42,11 @@ pub(crate) async fn refresh(
     // owned value the token request waits beside.
     let (locked, mut doc) = {
         let store = store.clone();
+        let provider = target.provider.to_string();
         blocking(move || {
-            let locked = store.lock()?;
+            // In a Hermes profile home, a borrowed row's single-use pair lives in the root's
+            // file: it is read and written there, under that file's lock.
+            let locked = store.owner_of(&provider)?.lock()?;
             let doc = locked.read()?;
             Ok((locked, doc))
         })

@@ -562,3 +562,100 @@ fn serve_evaluates_availability_for_each_request_s_model() {
     }
     assert_eq!(entry(&after, "anthropic", "an7h02")["access_token"], "");
 }
+
+#[test]
+fn a_profile_home_borrows_the_root_s_rows_and_writes_them_back_there() {
+    // <root>/auth.json holds the Codex accounts; the profile `work` has its own OpenRouter key
+    // and no Codex rows (an empty list), so it borrows the root's.
+    let env = Env::with_fixture("fresh.json");
+    let home = env.dir.path().join("profiles/work");
+    std::fs::create_dir_all(&home).unwrap();
+    let own = json!({"version": 1, "credential_pool": {
+        "openai-codex": [],
+        "openrouter": [{"id": "w0rk01", "label": "work key", "auth_type": "api_key", "priority": 0,
+            "source": "manual", "access_token": "sk-or-v1-work-key-0000000000000", "last_status": null,
+            "last_status_at": null, "last_error_code": null, "last_error_reason": null,
+            "last_error_message": null, "last_error_reset_at": null, "request_count": 0}]}});
+    let own_path = home.join("auth.json");
+    std::fs::write(&own_path, serde_json::to_vec_pretty(&own).unwrap()).unwrap();
+    let own_bytes = std::fs::read(&own_path).unwrap();
+    let in_home = |args: &[&str]| {
+        let run = Run::from(
+            env.command()
+                .env("HERMES_HOME", &home)
+                .args(args)
+                .output()
+                .unwrap(),
+        );
+        for secret in ["rt_fake_refresh_1", "sk-or-v1-work-key", "sk-or-v1-fake"] {
+            assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+        }
+        run
+    };
+
+    let listed = in_home(&["profiles", "list", "--format", "json", "--at", AT_0430]);
+    listed.expect_code(0);
+    let report = listed.json();
+    let codex = report["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "openai-codex")
+        .unwrap();
+    assert_eq!(codex["total"], 3);
+    assert_eq!(codex["rows_from"], env.auth().display().to_string());
+    let router = rows(&report, "openrouter");
+    assert_eq!(router.len(), 1, "the profile's own rows, not the root's");
+    assert_eq!(router[0]["label"], "work key");
+
+    // A cooldown of a borrowed row is written into the root's file; the profile's is untouched.
+    in_home(&["cooldown", "set", "openai-codex#2", "--for", "1h"]).expect_code(0);
+    let root = env.auth_json();
+    assert_eq!(
+        entry(&root, "openai-codex", "d4e5f6")["last_status"],
+        "exhausted"
+    );
+    assert_eq!(std::fs::read(&own_path).unwrap(), own_bytes);
+
+    // So is what a call learns: #1 hits its usage limit, #3 serves (#2 is cooling).
+    let server = FakeServer::start();
+    let limit = json!({"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached", "resets_in_seconds": 3600}});
+    server.on_header(
+        "/codex/responses",
+        "chatgpt-account-id",
+        "acct-0001",
+        vec![Reply::json(429, &limit.to_string())],
+    );
+    server.on("/codex/responses", vec![Reply::codex_text("from team-b")]);
+    let base = format!("{}/codex", server.url);
+    let call = in_home(&[
+        "call",
+        "--provider",
+        "openai-codex",
+        "--base-url",
+        &base,
+        "--trace",
+        "off",
+        "hi",
+    ]);
+    call.expect_code(0);
+    assert_eq!(call.stdout, "from team-b\n");
+    let root = env.auth_json();
+    assert_eq!(
+        entry(&root, "openai-codex", "a1b2c3")["last_status"],
+        "exhausted"
+    );
+    assert_eq!(entry(&root, "openai-codex", "0789ab")["request_count"], 1);
+    assert_eq!(std::fs::read(&own_path).unwrap(), own_bytes);
+    // The profile's own provider is written into its own file.
+    in_home(&["cooldown", "set", "openrouter#1", "--for", "1h"]).expect_code(0);
+    let own_after: Value = serde_json::from_slice(&std::fs::read(&own_path).unwrap()).unwrap();
+    assert_eq!(
+        own_after["credential_pool"]["openrouter"][0]["last_status"],
+        "exhausted"
+    );
+    assert_eq!(
+        entry(&env.auth_json(), "openrouter", "k1x2y3")["last_status"],
+        Value::Null
+    );
+}
