@@ -659,3 +659,82 @@ fn a_profile_home_borrows_the_root_s_rows_and_writes_them_back_there() {
         Value::Null
     );
 }
+
+#[test]
+fn twins_in_a_019_file_share_their_cooldown_too() {
+    // The same OpenRouter key added twice to a 0.19 file.
+    let mut doc: Value = serde_json::from_slice(&fixture_bytes("fresh.json")).unwrap();
+    let mut twin = doc["credential_pool"]["openrouter"][0].clone();
+    twin["id"] = json!("k9twin");
+    twin["label"] = json!("the same key again");
+    twin["priority"] = json!(1);
+    doc["credential_pool"]["openrouter"]
+        .as_array_mut()
+        .unwrap()
+        .push(twin);
+    let env = Env::with_auth_bytes(&serde_json::to_vec_pretty(&doc).unwrap());
+    env.run(&["cooldown", "set", "openrouter#1", "--for", "1h"])
+        .expect_code(0);
+    let report = list(&env, &["--provider", "openrouter"]);
+    assert_eq!(report["hermes"], "0.19");
+    let router = rows(&report, "openrouter");
+    assert_eq!(router[1]["state"], "cooling", "{router:?}");
+    assert_eq!(router[1]["twins"], json!([1]));
+    assert_eq!(router[1]["cooldown_until"], router[0]["cooldown_until"]);
+    env.run(&["profiles", "list", "--provider", "openrouter", "--check"])
+        .expect_code(3);
+    // Its own row is left as it was: removing the duplicate later loses nothing.
+    assert_eq!(
+        entry(&env.auth_json(), "openrouter", "k9twin")["last_status"],
+        Value::Null
+    );
+}
+
+#[test]
+fn every_key_of_both_shapes_survives_a_write() {
+    /// Every (provider, id, key) of a document.
+    fn keys(doc: &Value) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for (provider, entries) in doc["credential_pool"].as_object().unwrap() {
+            for e in entries.as_array().unwrap() {
+                for key in e.as_object().unwrap().keys() {
+                    out.push((
+                        provider.clone(),
+                        e["id"].as_str().unwrap().into(),
+                        key.clone(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+    for (bytes, set, clear) in [
+        (
+            fixture_bytes("all-unavailable.json"),
+            "openai-codex#3",
+            "openai-codex#1",
+        ),
+        (newer("pool.json"), "anthropic#2", "openai-codex#3"),
+    ] {
+        let env = Env::with_auth_bytes(&bytes);
+        let before: Value = serde_json::from_slice(&bytes).unwrap();
+        env.run(&["cooldown", "set", set, "--for", "1h"])
+            .expect_code(0);
+        env.run(&["cooldown", "clear", clear]).expect_code(0);
+        let after = env.auth_json();
+        let (old, new) = (keys(&before), keys(&after));
+        // Only what a clear removes (newer Hermes's verdict and model cooldowns) may go.
+        let lost: Vec<_> = old
+            .iter()
+            .filter(|k| {
+                !new.contains(k) && !["failure_reason", "model_cooldowns"].contains(&k.2.as_str())
+            })
+            .collect();
+        assert!(lost.is_empty(), "{lost:?}");
+        for (key, value) in before.as_object().unwrap() {
+            if !["credential_pool", "updated_at"].contains(&key.as_str()) {
+                assert_eq!(&after[key], value, "{key}");
+            }
+        }
+    }
+}
