@@ -136,7 +136,7 @@ fuzz_target!(|data: &[u8]| {
         ] {
             let mut parser = SseParser::new();
             for frame in &whole {
-                let events = parser.feed(frame);
+                let events = parser.feed_frame(frame);
                 assert!(events.len() <= 1, "a frame held more than one event");
                 let _ = classify_frame(api, events.first());
             }

@@ -37,6 +37,18 @@ impl SseParser {
 
     /// Feeds a chunk and returns the events it completed.
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+        self.feed_lines(chunk, false)
+    }
+
+    /// Feeds one whole frame as [`Framer`] cuts them: its event, if it has one. A CR at the
+    /// end of a frame ends its blank line (the framer saw that no LF followed it), so the
+    /// event is dispatched now, not when the next frame comes: each frame is judged on its
+    /// own event.
+    pub fn feed_frame(&mut self, frame: &[u8]) -> Vec<SseEvent> {
+        self.feed_lines(frame, true)
+    }
+
+    fn feed_lines(&mut self, chunk: &[u8], whole: bool) -> Vec<SseEvent> {
         let mut events = Vec::new();
         self.pending.extend_from_slice(chunk);
         // Lines are read where they are (a copy only when one is not UTF-8); the buffer is put
@@ -55,7 +67,8 @@ impl SseParser {
                     Some(b'\n') => next += 1,
                     Some(_) => {}
                     // The LF may be in the next chunk: wait for it before deciding.
-                    None => break,
+                    None if !whole => break,
+                    None => {}
                 }
             }
             let line = String::from_utf8_lossy(&pending[start..end]);
@@ -214,6 +227,20 @@ impl Framer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn a_frame_ending_in_a_lone_cr_is_one_event_on_its_own() {
+        // Found by fuzzing: the blank line of the first frame is a lone CR, which the framer
+        // ends the frame at once it sees the next byte; the parser used to hold the CR back
+        // and dispatch the event with the next frame.
+        let stream = b"data: a\n\rdata: b\n\n";
+        let frames = Framer::new().feed(stream).unwrap();
+        assert_eq!(frames.len(), 2);
+        let mut parser = SseParser::new();
+        assert_eq!(parser.feed_frame(&frames[0]), [ev("", "a")]);
+        assert_eq!(parser.feed_frame(&frames[1]), [ev("", "b")]);
+    }
 
     fn ev(event: &str, data: &str) -> SseEvent {
         SseEvent {

@@ -466,7 +466,7 @@ impl<'a> ServePorts<'a> {
                 }
             };
             for (i, frame) in frames.iter().enumerate() {
-                let mut events = parser.feed(frame);
+                let mut events = parser.feed_frame(frame);
                 if ended && i + 1 == frames.len() {
                     events.extend(parser.finish());
                 }
