@@ -32,19 +32,13 @@ pub(crate) fn list(ctx: &Context, args: &ListArgs) -> Result<()> {
     }
 }
 
-/// The longest model name rotor takes from a flag or a request.
-pub(crate) const MAX_MODEL_CHARS: usize = 200;
-
-/// A `--model` value: one line of printable text, not too long (it is stored as a key of
-/// `model_cooldowns` and shown in tables).
+/// A `--model` value, checked as [`crate::pool::is_model_name`] does.
 pub(crate) fn check_model(model: &str) -> Result<()> {
-    if model.is_empty()
-        || model.chars().count() > MAX_MODEL_CHARS
-        || model.chars().any(|c| c.is_control() || c.is_whitespace())
-    {
+    if !crate::pool::is_model_name(model) {
         return Err(Error::usage(format!(
-            "invalid --model `{}`: expected a model name (1 to {MAX_MODEL_CHARS} characters, no spaces or control characters)",
-            crate::sanitize::one_line(model, 60)
+            "invalid --model `{}`: expected a model name (1 to {} characters, no spaces or control characters)",
+            crate::sanitize::one_line(model, 60),
+            crate::pool::MAX_MODEL_CHARS
         )));
     }
     Ok(())

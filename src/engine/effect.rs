@@ -181,6 +181,9 @@ impl Effect {
     }
 }
 
+/// The most model cooldowns rotor keeps on one entry.
+pub(crate) const MAX_MODEL_COOLDOWNS: usize = 64;
+
 /// The condition a change is made under.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) enum Guard {
@@ -282,8 +285,11 @@ pub(crate) trait StatusTarget {
     fn set_status(&mut self, id: &str, status: Status, extra: Extra);
     /// Moves entry `id` to the end and renumbers every priority 0..n-1 in the new order.
     fn move_to_end(&mut self, id: &str);
-    /// Sets `model_cooldowns[model]` of entry `id` to the later of `until` and what it holds.
-    fn cool_model(&mut self, id: &str, model: &str, until: Epoch);
+    /// Sets `model_cooldowns[model]` of entry `id` to the later of `until` and what it holds,
+    /// at `at`: cooldowns ended by then are dropped, and a new model is not added to an entry
+    /// that already holds [`MAX_MODEL_COOLDOWNS`] (a client naming ever new models must not
+    /// grow auth.json without bound).
+    fn cool_model(&mut self, id: &str, model: &str, at: Epoch, until: Epoch);
     /// Removes `model`'s cooldown of entry `id`, or with `None` every one.
     fn clear_models(&mut self, id: &str, model: Option<&str>);
 }
@@ -364,7 +370,9 @@ pub(crate) fn apply(effect: &Effect, guard: &Guard, target: &mut impl StatusTarg
             );
             target.clear_models(id, None);
         }
-        Effect::CoolModel { model, until, .. } => target.cool_model(id, model, *until),
+        Effect::CoolModel {
+            model, at, until, ..
+        } => target.cool_model(id, model, *at, *until),
         Effect::ClearModel { model, .. } => target.clear_models(id, Some(model)),
         Effect::MoveToEnd { .. } => target.move_to_end(id),
     }
@@ -404,12 +412,15 @@ impl StatusTarget for Vec<Profile> {
         }
     }
 
-    fn cool_model(&mut self, id: &str, model: &str, until: Epoch) {
+    fn cool_model(&mut self, id: &str, model: &str, at: Epoch, until: Epoch) {
         let Some(p) = self.iter_mut().find(|p| p.id == id) else {
             return;
         };
+        p.model_cooldowns.retain(|(m, end)| *end > at || m == model);
+        let full = p.model_cooldowns.len() >= MAX_MODEL_COOLDOWNS;
         match p.model_cooldowns.iter_mut().find(|(m, _)| m == model) {
             Some((_, stored)) => *stored = stored.max(until),
+            None if full => {}
             None => {
                 p.model_cooldowns.push((model.to_string(), until));
                 p.model_cooldowns.sort_by(|a, b| a.0.cmp(&b.0));

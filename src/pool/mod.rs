@@ -68,6 +68,17 @@ pub(crate) const DEAD_MANUAL_PRUNE_S: f64 = 86_400.0;
 /// The short cooldown newer Hermes gives a provider's only credential (and unverified billing).
 const SOLE_TTL_S: f64 = 60.0;
 
+/// The longest model name rotor takes from a flag, a request or a file's `model_cooldowns`.
+pub(crate) const MAX_MODEL_CHARS: usize = 200;
+
+/// Whether `name` can be a model: one line of printable text without spaces, not too long (it
+/// is a key of `model_cooldowns`, shown in tables and events).
+pub(crate) fn is_model_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_MODEL_CHARS
+        && !name.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
 /// Cooldown when an exhausted entry has no reset time: Hermes's `_exhausted_ttl`. 0.19: 300 s
 /// for 401, 3600 s otherwise. Newer Hermes also: unverified billing without a 402 cools 60 s,
 /// and so does any failure but billing (402, or `failure_reason` billing) of a provider's only

@@ -461,7 +461,7 @@ fn json_object(body: &[u8]) -> std::result::Result<Option<String>, String> {
     Ok(head
         .model
         .as_str()
-        .filter(|m| crate::commands::profiles::check_model(m).is_ok())
+        .filter(|m| crate::pool::is_model_name(m))
         .map(str::to_owned))
 }
 

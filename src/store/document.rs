@@ -724,13 +724,22 @@ impl StatusTarget for PoolMut<'_> {
         let _ = self.doc.move_to_end(self.provider, id);
     }
 
-    fn cool_model(&mut self, id: &str, model: &str, until: Epoch) {
+    fn cool_model(&mut self, id: &str, model: &str, at: Epoch, until: Epoch) {
         let mut cooldowns = self.doc.stored_model_cooldowns(self.provider, id);
         // Merges keep the later end, as newer Hermes's do: each writer saw only its model.
         let later = match cooldowns.get(model).and_then(time::parse_stored_timestamp) {
             Some(stored) if stored >= until => return,
             _ => until,
         };
+        // Ended cooldowns go; a new model finds no room in a full map (see the trait).
+        cooldowns.retain(|m, end| {
+            m == model || time::parse_stored_timestamp(end).is_none_or(|end| end > at)
+        });
+        if !cooldowns.contains_key(model)
+            && cooldowns.len() >= crate::engine::effect::MAX_MODEL_COOLDOWNS
+        {
+            return;
+        }
         cooldowns.insert(model.to_string(), Value::from(later));
         self.doc.patch(
             self.provider,
@@ -1118,6 +1127,51 @@ mod tests {
         assert!(
             read_dotenv(dir.path()).is_empty(),
             "a directory reads as empty"
+        );
+    }
+
+    #[test]
+    fn model_cooldowns_keep_the_later_end_and_stay_bounded() {
+        use crate::engine::{Effect, ResetSource};
+        let mut doc = parse(&format!(
+            r#"{{"credential_pool":{{"anthropic":[{}]}}}}"#,
+            api_entry("a1", "manual", "sk-ant-key-0000000000")
+        ))
+        .unwrap();
+        let cool = |doc: &mut Document, model: &str, at: f64, until: f64| {
+            let effect = Effect::CoolModel {
+                profile_id: "a1".into(),
+                at,
+                model: model.into(),
+                until,
+                reason: "throttled".into(),
+                source: ResetSource::Ttl,
+                capped: false,
+            };
+            crate::engine::apply(
+                &effect,
+                &crate::engine::Guard::Always,
+                &mut doc.pool_mut("anthropic"),
+            )
+        };
+        cool(&mut doc, "m", 100.0, 500.0);
+        cool(&mut doc, "m", 200.0, 300.0);
+        assert_eq!(
+            doc.profiles("anthropic").unwrap()[0].model_cooldowns,
+            [("m".to_string(), 500.0)]
+        );
+        for i in 0..100 {
+            cool(&mut doc, &format!("model-{i:03}"), 200.0, 1000.0);
+        }
+        let stored = doc.profiles("anthropic").unwrap()[0]
+            .model_cooldowns
+            .clone();
+        assert_eq!(stored.len(), crate::engine::effect::MAX_MODEL_COOLDOWNS);
+        // Once they have ended, they make room.
+        cool(&mut doc, "late", 2000.0, 3000.0);
+        assert_eq!(
+            doc.profiles("anthropic").unwrap()[0].model_cooldowns,
+            [("late".to_string(), 3000.0)]
         );
     }
 }
