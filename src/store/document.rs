@@ -46,8 +46,14 @@ pub enum EnvLookup {
 }
 
 impl EnvLookup {
-    /// The values of `names` that are set and not empty.
-    fn resolve(&self, names: &HashSet<String>, dir: Option<&Path>) -> HashMap<String, String> {
+    /// The values of `names` that are set and not empty, for the auth.json at `file`.
+    ///
+    /// Root running on another user's auth.json (`sudo rotor …` on a service user's files)
+    /// takes nothing from its own environment: that file's owner could otherwise name any of
+    /// root's variables in an `env:NAME` entry and have its value sent to a `base_url` of their
+    /// choosing. The `.env` is read only when it is a regular file (not a symlink) owned by
+    /// auth.json's owner, for the same reason.
+    fn resolve(&self, names: &HashSet<String>, file: &Path) -> HashMap<String, String> {
         let mut found = HashMap::new();
         if names.is_empty() {
             return found;
@@ -62,15 +68,21 @@ impl EnvLookup {
                 }
             }
             EnvLookup::Process => {
-                for name in names {
+                use std::os::unix::fs::MetadataExt;
+                let owner = std::fs::metadata(file).map(|m| m.uid()).ok();
+                // /proc/self belongs to the process's effective user; without /proc, rotor
+                // takes itself for root (the cautious side).
+                let euid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
+                let foreign = euid == 0 && owner.is_some_and(|uid| uid != 0);
+                for name in names.iter().filter(|_| !foreign) {
                     if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
                         found.insert(name.clone(), value);
                     }
                 }
                 if found.len() < names.len()
-                    && let Some(dir) = dir
+                    && let (Some(dir), Some(owner)) = (file.parent(), owner)
                 {
-                    for (name, value) in read_dotenv(&dir.join(".env")) {
+                    for (name, value) in read_dotenv(&dir.join(".env"), owner) {
                         if names.contains(&name) && !value.is_empty() {
                             found.entry(name).or_insert(value);
                         }
@@ -83,14 +95,15 @@ impl EnvLookup {
 }
 
 /// `NAME=value` lines of a `.env` (`export ` prefix, quotes and comments as dotenv reads
-/// them). A missing, unreadable, oversized or non-regular file reads as empty: it is
-/// Hermes's file, and rotor only borrows values from it.
-fn read_dotenv(path: &Path) -> Vec<(String, String)> {
+/// them). A missing, unreadable, oversized or non-regular file, a symlink, or one not owned by
+/// `owner` reads as empty: it is Hermes's file, and rotor only borrows values from it.
+fn read_dotenv(path: &Path, owner: u32) -> Vec<(String, String)> {
     use std::io::Read;
-    let Ok((file, meta)) = super::file::open_regular(path, false) else {
+    use std::os::unix::fs::MetadataExt;
+    let Ok((file, meta)) = super::file::open_regular(path, true) else {
         return Vec::new();
     };
-    if meta.len() > MAX_DOTENV_BYTES {
+    if meta.len() > MAX_DOTENV_BYTES || meta.uid() != owner {
         return Vec::new();
     }
     let mut text = String::new();
@@ -192,7 +205,7 @@ impl Document {
             borrowed: None,
         };
         doc.rules = options.rules.unwrap_or_else(|| doc.detect_rules());
-        doc.env_values = options.env.resolve(&doc.env_names(), path.parent());
+        doc.env_values = options.env.resolve(&doc.env_names(), path);
         doc.profiles = doc.validate()?;
         doc.warnings = doc.find_oddities();
         Ok(doc)
@@ -1117,16 +1130,28 @@ mod tests {
             "# comment\nexport A=1\nB = \"two words\" # note\nC='x#y'\nD=plain # note\nnot a line\n9X=no\n",
         )
         .unwrap();
-        let got: HashMap<String, String> = read_dotenv(&path).into_iter().collect();
+        use std::os::unix::fs::MetadataExt;
+        let me = std::fs::metadata(&path).unwrap().uid();
+        let got: HashMap<String, String> = read_dotenv(&path, me).into_iter().collect();
         assert_eq!(got.get("A").map(String::as_str), Some("1"));
         assert_eq!(got.get("B").map(String::as_str), Some("two words"));
         assert_eq!(got.get("C").map(String::as_str), Some("x#y"));
         assert_eq!(got.get("D").map(String::as_str), Some("plain"));
         assert!(!got.contains_key("9X"));
-        assert!(read_dotenv(&dir.path().join("missing")).is_empty());
+        assert!(read_dotenv(&dir.path().join("missing"), me).is_empty());
         assert!(
-            read_dotenv(dir.path()).is_empty(),
+            read_dotenv(dir.path(), me).is_empty(),
             "a directory reads as empty"
+        );
+        assert!(
+            read_dotenv(&path, me + 1).is_empty(),
+            "another user's file reads as empty"
+        );
+        let link = dir.path().join("link.env");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(
+            read_dotenv(&link, me).is_empty(),
+            "a symlink reads as empty"
         );
     }
 

@@ -127,3 +127,88 @@ fn a_umask_never_takes_the_owners_read_and_write_away() {
     // And the owner (whoever runs the tests) can read it back.
     env.run(&["profiles", "list"]).expect_code(0);
 }
+
+#[test]
+fn root_takes_no_env_sourced_key_from_its_own_environment_or_a_planted_env_file() {
+    if !as_root() {
+        return;
+    }
+    // The service user's auth.json names a variable; root must not hand its own value of it
+    // (or a root file's, through a symlinked .env) to a file the service user controls.
+    const SECRET: &str = "root-only-secret-value-0001";
+    let env = Env::with_auth_bytes(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/hermes-main/sole-env-key.json"),
+        )
+        .unwrap(),
+    );
+    let root_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        root_file.path(),
+        format!("ROTOR_FIXTURE_OPENROUTER_KEY={SECRET}\n"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(root_file.path(), env.dir.path().join(".env")).unwrap();
+    let status = Command::new("chown")
+        .args(["-R", "-h", &format!("{SERVICE}:{SERVICE}")])
+        .arg(env.dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let key_state = |with_env: bool| {
+        let mut cmd = env.command();
+        if with_env {
+            cmd.env("ROTOR_FIXTURE_OPENROUTER_KEY", SECRET);
+        }
+        let run = Run::from(
+            cmd.args(["profiles", "list", "--format", "json"])
+                .output()
+                .unwrap(),
+        );
+        run.expect_code(0);
+        assert!(!run.stdout.contains(SECRET));
+        run.json()["providers"][0]["profiles"][0]["env_key"]["set"].clone()
+    };
+    assert_eq!(
+        key_state(true),
+        false,
+        "root's environment is not the service user's"
+    );
+    assert_eq!(key_state(false), false, "a symlinked .env is not read");
+    // The service user's own .env is.
+    std::fs::remove_file(env.dir.path().join(".env")).unwrap();
+    std::fs::write(
+        env.dir.path().join(".env"),
+        "ROTOR_FIXTURE_OPENROUTER_KEY=sk-or-v1-service-key\n",
+    )
+    .unwrap();
+    let status = Command::new("chown")
+        .arg(format!("{SERVICE}:{SERVICE}"))
+        .arg(env.dir.path().join(".env"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(key_state(false), true);
+    // The service user itself still gets its own environment's value.
+    std::fs::remove_file(env.dir.path().join(".env")).unwrap();
+    let run = Run::from(
+        env.command_of("setpriv")
+            .args([
+                &format!("--reuid={SERVICE}"),
+                &format!("--regid={SERVICE}"),
+                "--clear-groups",
+                "--",
+            ])
+            .arg(&*BIN)
+            .args(["profiles", "list", "--format", "json"])
+            .env("ROTOR_FIXTURE_OPENROUTER_KEY", "sk-or-v1-from-its-env")
+            .output()
+            .unwrap(),
+    );
+    run.expect_code(0);
+    assert_eq!(
+        run.json()["providers"][0]["profiles"][0]["env_key"]["set"],
+        true
+    );
+}
