@@ -35,6 +35,8 @@ pub(crate) fn run(ctx: &Context, args: &CallArgs) -> Result<()> {
             )));
         }
     };
+    // It may become a key of model_cooldowns: one bounded line.
+    super::profiles::check_model(&model)?;
     let plan = CallPlan {
         request_id: uuid::Uuid::new_v4().to_string(),
         prompt: Prompt {

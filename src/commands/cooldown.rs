@@ -57,18 +57,16 @@ fn changed(p: &Profile, until: Option<Epoch>, model: Option<&str>) -> Changed {
 }
 
 /// `--model` is newer Hermes's: 0.19 neither honours nor keeps `model_cooldowns`, so a model
-/// cooldown written into a 0.19 file would look set and do nothing.
-fn model_allowed(doc: &Document, model: Option<&str>) -> Result<()> {
-    if let Some(model) = model {
-        super::profiles::check_model(model)?;
-        if doc.rules() != HermesRules::Main {
-            return Err(Error::usage(format!(
-                "--model needs newer Hermes's per-model cooldowns, and {} follows Hermes 0.19's \
-                 rules, which neither honour nor keep them; pass --hermes main if the gateway \
-                 runs Hermes from its main branch",
-                doc.path().display()
-            )));
-        }
+/// cooldown written into a 0.19 file would look set and do nothing. Judged by the rules of
+/// the file that holds `profile` (in a profile home, a borrowed row is the root's).
+fn model_allowed(doc: &Document, profile: &Profile, model: Option<&str>) -> Result<()> {
+    if model.is_some() && profile.rules != HermesRules::Main {
+        return Err(Error::usage(format!(
+            "--model needs newer Hermes's per-model cooldowns, and {} follows Hermes 0.19's \
+             rules, which neither honour nor keep them; pass --hermes main if the gateway runs \
+             Hermes from its main branch",
+            doc.path_of(&profile.provider).display()
+        )));
     }
     Ok(())
 }
@@ -107,10 +105,13 @@ pub(crate) fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
     }
     // Resolved under the lock, on the file as it is then: the entry written is the one named.
     let model = args.model.as_deref();
+    if let Some(model) = model {
+        super::profiles::check_model(model)?;
+    }
     let (profile, _) = ctx.store.decide_and_write(|doc| {
-        model_allowed(doc, model)?;
         let profiles = selectable_profiles(doc, args.provider.as_deref())?;
         let profile = selector::resolve(&args.selector, &profiles)?.clone();
+        model_allowed(doc, &profile, model)?;
         if profile.is_dead() {
             // A cooldown on a dead profile would bring it back into rotation when it ends.
             return Err(Error::usage(format!(
@@ -160,11 +161,12 @@ pub(crate) fn set(ctx: &Context, args: &CooldownSetArgs) -> Result<()> {
 }
 
 pub(crate) fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
-    let now = time::now();
     // Decided under the lock, on the file as it is then: only what is cooling is cleared.
     let model = args.model.as_deref();
+    if let Some(model) = model {
+        super::profiles::check_model(model)?;
+    }
     let ((targets, mut skipped), applied) = ctx.store.decide_and_write(|doc| {
-        model_allowed(doc, model)?;
         let profiles = selectable_profiles(doc, args.provider.as_deref())?;
         let chosen: Vec<&Profile> = if args.all {
             profiles.iter().collect()
@@ -182,6 +184,9 @@ pub(crate) fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
             chosen
         };
         let (mut targets, mut skipped, mut changes) = (Vec::new(), Vec::new(), Vec::new());
+        for p in &chosen {
+            model_allowed(doc, p, model)?;
+        }
         for p in chosen {
             let effect = match model {
                 _ if p.is_dead() => {
@@ -204,7 +209,10 @@ pub(crate) fn clear(ctx: &Context, args: &CooldownClearArgs) -> Result<()> {
                 {
                     Effect::Clear {
                         profile_id: p.id.clone(),
-                        at: now,
+                        // Taken under the lock: no status written while rotor waited for it
+                        // can be newer than the clear.
+                        at: time::now(),
+                        models: true,
                     }
                 }
                 None => {

@@ -45,7 +45,13 @@ pub enum Effect {
     /// `last_status` ok, every model cooldown gone, and `status_cleared_at` = `at`, which
     /// newer Hermes versions honour so their merge-on-write does not bring the old cooldown
     /// back.
-    Clear { profile_id: String, at: Epoch },
+    Clear {
+        profile_id: String,
+        at: Epoch,
+        /// Whether every model cooldown goes too (an operator's clear, as `hermes auth
+        /// reset`); a probe, which knows nothing of models, clears the account's status only.
+        models: bool,
+    },
     /// A cooldown of one model on an account that stays usable for the others (newer Hermes's
     /// `model_cooldowns`): `model_cooldowns[model]` = the later of `until` and what is stored.
     /// The account's status fields are left alone.
@@ -356,7 +362,7 @@ pub(crate) fn apply(effect: &Effect, guard: &Guard, target: &mut impl StatusTarg
             },
             Extra::default(),
         ),
-        Effect::Clear { at, .. } => {
+        Effect::Clear { at, models, .. } => {
             target.set_status(
                 id,
                 Status {
@@ -368,7 +374,9 @@ pub(crate) fn apply(effect: &Effect, guard: &Guard, target: &mut impl StatusTarg
                     cleared_at: Some(*at),
                 },
             );
-            target.clear_models(id, None);
+            if *models {
+                target.clear_models(id, None);
+            }
         }
         Effect::CoolModel {
             model, at, until, ..
@@ -426,6 +434,8 @@ impl StatusTarget for Vec<Profile> {
                 p.model_cooldowns.sort_by(|a, b| a.0.cmp(&b.0));
             }
         }
+        // A twin's hold holds its model cooldowns too.
+        crate::pool::link(self);
     }
 
     fn clear_models(&mut self, id: &str, model: Option<&str>) {
@@ -433,5 +443,6 @@ impl StatusTarget for Vec<Profile> {
             p.model_cooldowns
                 .retain(|(m, _)| model.is_some_and(|want| m != want));
         }
+        crate::pool::link(self);
     }
 }

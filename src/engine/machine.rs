@@ -463,9 +463,11 @@ impl Engine {
         let main = self
             .current_profile()
             .is_some_and(|p| p.rules == HermesRules::Main);
+        // A plain 429 is a per-model limit; one whose code or text says the account's quota
+        // is spent (`RateLimit`: usage limit, insufficient quota) is about the account.
         let anthropic_limit = &*self.provider == "anthropic"
             && failure.status == Some(429)
-            && matches!(failure.class, Class::Throttled | Class::RateLimit);
+            && failure.class == Class::Throttled;
         main && self.model.is_some() && (failure.class == Class::Entitlement || anthropic_limit)
     }
 

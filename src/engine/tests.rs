@@ -1354,6 +1354,14 @@ fn an_anthropic_429_cools_only_the_model_under_newer_rules() {
             [EventKind::ProfileCooldown { model: None, .. }]
         ));
     }
+    // A 429 that says the account's quota is spent is about the account, not the model.
+    let spent = r#"{"type":"error","error":{"type":"usage_limit_reached","message":"The usage limit has been reached"}}"#;
+    let run = model_run("anthropic", Main, Some("claude-opus-4-5"), 429, spent);
+    assert!(
+        matches!(&run.effects[0], Effect::MarkExhausted { .. }),
+        "{:?}",
+        run.effects
+    );
     // Another provider's 429 is about the account, whatever the rules.
     let run = model_run(
         "openrouter",

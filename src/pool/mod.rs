@@ -285,9 +285,12 @@ impl Profile {
 
     /// The latest end of a model cooldown active at `now` that blocks `model`: that model's
     /// own, or with no model named, any (a request that names none could be for any model).
+    /// A twin's model cooldowns count too: they are one account.
     pub(crate) fn model_cooldown_until(&self, now: Epoch, model: Option<&str>) -> Option<Epoch> {
+        let twins = self.twin.iter().flat_map(|t| t.models.iter());
         self.model_cooldowns
             .iter()
+            .chain(twins)
             .filter(|(m, until)| *until > now && model.is_none_or(|want| m == want))
             .map(|(_, until)| *until)
             .max_by(f64::total_cmp)
@@ -309,11 +312,15 @@ impl Profile {
         if self.auth_type == AuthType::ApiKey && !self.has_token {
             return Availability::NoKey;
         }
-        if self.is_dead() || self.twin.is_some_and(|t| t.dead) {
+        if self.is_dead() || self.twin.as_ref().is_some_and(|t| t.dead) {
             return Availability::Dead;
         }
         let own = self.cooldown_until().filter(|until| now < *until);
-        let twin = self.twin.and_then(|t| t.until).filter(|until| now < *until);
+        let twin = self
+            .twin
+            .as_ref()
+            .and_then(|t| t.until)
+            .filter(|until| now < *until);
         if let Some(until) = own.into_iter().chain(twin).max_by(f64::total_cmp) {
             return Availability::Cooling { until };
         }
@@ -648,8 +655,8 @@ pub(crate) mod tests {
     fn a_twins_hold_holds_for_the_profile() {
         let mut p = profile("t", 0);
         p.twin = Some(TwinHold {
-            dead: false,
             until: Some(5000.0),
+            ..TwinHold::default()
         });
         assert_eq!(
             p.availability(2000.0, None),
@@ -659,9 +666,16 @@ pub(crate) mod tests {
         assert!(p.is_available(5000.0, None));
         p.twin = Some(TwinHold {
             dead: true,
-            until: None,
+            ..TwinHold::default()
         });
         assert_eq!(p.availability(2000.0, None), Availability::Dead);
+        // A twin's model cooldown keeps that model off this profile too.
+        p.twin = Some(TwinHold {
+            models: vec![("m".into(), 5000.0)],
+            ..TwinHold::default()
+        });
+        assert!(!p.is_available(2000.0, Some("m")));
+        assert!(p.is_available(2000.0, Some("other")));
     }
 
     #[test]

@@ -9,12 +9,14 @@ use crate::time::Epoch;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-/// What a profile's twins say about it: dead if one of them is, and cooling until the latest
-/// end of their cooldowns (which [`Profile::availability`] compares with `now`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What a profile's twins say about it: dead if one of them is, cooling until the latest end
+/// of their cooldowns, and their model cooldowns (which [`Profile::availability`] compares
+/// with `now`).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TwinHold {
     pub dead: bool,
     pub until: Option<Epoch>,
+    pub models: Vec<(String, Epoch)>,
 }
 
 fn digest(kind: &str, parts: &[&str]) -> String {
@@ -65,15 +67,13 @@ pub(crate) fn link_twins(profiles: &mut [Profile]) {
     for members in groups.values().filter(|m| m.len() > 1) {
         for &i in members {
             let others = members.iter().filter(|&&j| j != i).map(|&j| &profiles[j]);
-            let mut hold = TwinHold {
-                dead: false,
-                until: None,
-            };
+            let mut hold = TwinHold::default();
             for other in others {
                 hold.dead |= other.is_dead();
                 if let Some(until) = other.cooldown_until() {
                     hold.until = Some(hold.until.map_or(until, |u: Epoch| u.max(until)));
                 }
+                hold.models.extend(other.model_cooldowns.iter().cloned());
             }
             holds[i] = Some(hold);
         }
@@ -150,13 +150,7 @@ mod tests {
         );
         assert_eq!(pool[2].availability(1000.0, None), Availability::Available);
         // The cooled one's own hold comes from its healthy twin: none.
-        assert_eq!(
-            pool[0].twin,
-            Some(TwinHold {
-                dead: false,
-                until: None
-            })
-        );
+        assert_eq!(pool[0].twin, Some(TwinHold::default()));
 
         pool[0].status.last_status = Some(LastStatus::Dead);
         link_twins(&mut pool);

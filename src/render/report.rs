@@ -104,10 +104,13 @@ pub(crate) fn provider_report(
     model: Option<&str>,
     rng: Option<&mut fastrand::Rng>,
 ) -> ProviderReport {
-    let candidates: Vec<&Profile> = profiles
-        .iter()
-        .filter(|p| p.is_available(now, model))
-        .collect();
+    // Without a model, the pool's health is its accounts': a model cooldown (a month-long
+    // entitlement bench, say) leaves the account serving every other model.
+    let usable = |p: &Profile| match model {
+        Some(_) => p.is_available(now, model),
+        None => p.account_available(now),
+    };
+    let candidates: Vec<&Profile> = profiles.iter().filter(|p| usable(p)).collect();
     let next = match (strategy, rng) {
         (Strategy::Random, None) => None,
         (_, Some(rng)) => pool::pick(strategy, &candidates, rng),
@@ -135,7 +138,7 @@ pub(crate) fn provider_report(
                 auth_type: p.auth_type,
                 plan: p.plan().map(str::to_owned),
                 state: p.display_state(now),
-                available: p.is_available(now, model),
+                available: usable(p),
                 cooldown_until: cooling_until.map(time::rfc3339_s),
                 cooldown_seconds_left: cooling_until
                     .map(|until| ((until - now) * 1000.0).round() / 1000.0),
@@ -171,7 +174,12 @@ pub(crate) fn provider_report(
         total: profiles.len(),
         available: candidates.len(),
         next_profile: next.map(|id| pool::profile_hash(&id)),
-        next_available_at: pool::next_available_at(profiles, now, model).map(time::rfc3339_s),
+        next_available_at: if candidates.is_empty() {
+            pool::next_available_at(profiles, now, model)
+        } else {
+            Some(now)
+        }
+        .map(time::rfc3339_s),
         rows_from: None,
         profiles: rows,
     }

@@ -20,6 +20,11 @@ use std::path::{Path, PathBuf};
 /// The version Hermes writes at the top of the store.
 const STORE_VERSION: i64 = 1;
 
+/// The top-level key rotor leaves in a file it wrote under newer Hermes's rules, so they still
+/// apply after its own writes removed the markers they were told from (a clear drops
+/// `model_cooldowns` and `failure_reason`). Hermes keeps unknown top-level keys.
+const RULES_KEY: &str = "rotor_hermes";
+
 /// The largest `.env` rotor reads for env-sourced keys.
 const MAX_DOTENV_BYTES: u64 = 1 << 20;
 
@@ -48,11 +53,11 @@ pub enum EnvLookup {
 impl EnvLookup {
     /// The values of `names` that are set and not empty, for the auth.json at `file`.
     ///
-    /// Root running on another user's auth.json (`sudo rotor …` on a service user's files)
-    /// takes nothing from its own environment: that file's owner could otherwise name any of
-    /// root's variables in an `env:NAME` entry and have its value sent to a `base_url` of their
-    /// choosing. The `.env` is read only when it is a regular file (not a symlink) owned by
-    /// auth.json's owner, for the same reason.
+    /// rotor running on another user's auth.json (`sudo rotor …` on a service user's files,
+    /// a group-writable file) takes nothing from its own environment: that file's owner could
+    /// otherwise name any of rotor's variables in an `env:NAME` entry and have its value sent
+    /// to a `base_url` of their choosing. The `.env` is read only when it is a regular file
+    /// (not a symlink) owned by auth.json's owner, for the same reason.
     fn resolve(&self, names: &HashSet<String>, file: &Path) -> HashMap<String, String> {
         let mut found = HashMap::new();
         if names.is_empty() {
@@ -71,9 +76,9 @@ impl EnvLookup {
                 use std::os::unix::fs::MetadataExt;
                 let owner = std::fs::metadata(file).map(|m| m.uid()).ok();
                 // /proc/self belongs to the process's effective user; without /proc, rotor
-                // takes itself for root (the cautious side).
-                let euid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
-                let foreign = euid == 0 && owner.is_some_and(|uid| uid != 0);
+                // cannot tell, and takes the file for another user's (the cautious side).
+                let euid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+                let foreign = euid.is_none() || owner.is_some_and(|uid| Some(uid) != euid);
                 for name in names.iter().filter(|_| !foreign) {
                     if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
                         found.insert(name.clone(), value);
@@ -216,6 +221,9 @@ impl Document {
     /// every clear, for 0.19 files too.) A file newer Hermes wrote without either reads as
     /// 0.19's: `--hermes main` says otherwise.
     fn detect_rules(&self) -> HermesRules {
+        if self.root.get(RULES_KEY).and_then(Value::as_str) == Some(HermesRules::Main.as_str()) {
+            return HermesRules::Main;
+        }
         let newer = self.pool().into_iter().flatten().any(|(_, entries)| {
             entries.as_array().into_iter().flatten().any(|entry| {
                 ["model_cooldowns", "failure_reason"]
@@ -528,6 +536,10 @@ impl Document {
     pub fn to_bytes(&mut self, now: Epoch) -> Vec<u8> {
         self.root
             .insert("version".into(), Value::from(STORE_VERSION));
+        if self.rules == HermesRules::Main && !self.root.contains_key(RULES_KEY) {
+            self.root
+                .insert(RULES_KEY.into(), Value::from(HermesRules::Main.as_str()));
+        }
         self.root.insert(
             "updated_at".into(),
             Value::from(time::python_isoformat(now)),

@@ -306,6 +306,7 @@ fn judge_success(
 /// A healthy answer clears a cooldown (current or already over); other states stay.
 fn clear_if_cooling(profile: &Profile, now: Epoch) -> Option<Effect> {
     (profile.status.last_status == Some(LastStatus::Exhausted)).then(|| Effect::Clear {
+        models: false,
         profile_id: profile.id.clone(),
         at: now,
     })
@@ -409,6 +410,7 @@ mod tests {
             (
                 Verdict::Healthy,
                 Some(Effect::Clear {
+                    models: false,
                     profile_id: "a".into(),
                     at: 1000.0
                 })

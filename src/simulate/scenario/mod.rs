@@ -366,12 +366,18 @@ impl Scenario {
             Some(Requests::List(items)) => items
                 .into_iter()
                 .enumerate()
-                .map(|(i, r)| RequestSpec {
-                    id: r.id.unwrap_or_else(|| named(i)),
-                    at: r.at,
-                    model: r.model,
+                .map(|(i, r)| match r.model {
+                    Some(model) if !crate::pool::is_model_name(&model) => Err(wrong(
+                        &format!("requests[{i}].model"),
+                        "a model name (1 to 200 characters, no spaces or control characters)",
+                    )),
+                    model => Ok(RequestSpec {
+                        id: r.id.unwrap_or_else(|| named(i)),
+                        at: r.at,
+                        model,
+                    }),
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
         };
         Ok(Scenario {
             source: path.to_path_buf(),
