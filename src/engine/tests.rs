@@ -718,10 +718,10 @@ fn dead_tokens_are_marked_dead() {
 #[test]
 fn an_expiring_token_is_refreshed_before_the_attempt() {
     let mut profiles = pool(2);
-    profiles[0].claims = Some(TokenClaims {
+    profiles[0].claims = Some(Box::new(TokenClaims {
         expires_at: Some(T0 + 60.0),
         ..TokenClaims::default()
-    });
+    }));
     let mut e = engine(profiles.clone(), Policy::default());
     let run = drive(
         &mut e,
@@ -1073,10 +1073,10 @@ mod properties {
                     _ => {}
                 }
                 if oauth && expiry == 0 {
-                    p.claims = Some(TokenClaims {
+                    p.claims = Some(Box::new(TokenClaims {
                         expires_at: Some(T0 + 30.0),
                         ..TokenClaims::default()
-                    });
+                    }));
                 }
                 p
             },

@@ -173,7 +173,9 @@ pub struct Profile {
     pub request_count: u64,
     pub base_url: Option<String>,
     /// Claims of the access token when it is a JWT (OAuth profiles).
-    pub claims: Option<TokenClaims>,
+    /// Boxed, as `twin` is: a profile is moved on every round-robin pick, and most of its
+    /// optional parts are absent or rarely read.
+    pub claims: Option<Box<TokenClaims>>,
     /// `status_cleared_at`: when the status was last cleared on purpose (`cooldown clear`,
     /// `hermes auth reset`). A status older than that was undone by the clear.
     pub status_cleared_at: Option<Epoch>,
@@ -189,7 +191,7 @@ pub struct Profile {
     /// key): two profiles of one provider with the same one are twins sharing one quota.
     pub account: Option<String>,
     /// The strongest status among this profile's twins, which holds for it too.
-    pub twin: Option<TwinHold>,
+    pub twin: Option<Box<TwinHold>>,
     /// For an API key taken from the environment (`source: env:NAME`): the variable.
     pub env_key: Option<EnvKey>,
 }
@@ -323,6 +325,10 @@ impl Profile {
             .filter(|until| now < *until);
         if let Some(until) = own.into_iter().chain(twin).max_by(f64::total_cmp) {
             return Availability::Cooling { until };
+        }
+        if self.model_cooldowns.is_empty() && self.twin.is_none() {
+            // The common case, on every choice of every request: nothing per model to look at.
+            return Availability::Available;
         }
         match self.model_cooldown_until(now, model) {
             Some(until) => Availability::ModelCooling { until },
@@ -654,26 +660,26 @@ pub(crate) mod tests {
     #[test]
     fn a_twins_hold_holds_for_the_profile() {
         let mut p = profile("t", 0);
-        p.twin = Some(TwinHold {
+        p.twin = Some(Box::new(TwinHold {
             until: Some(5000.0),
             ..TwinHold::default()
-        });
+        }));
         assert_eq!(
             p.availability(2000.0, None),
             Availability::Cooling { until: 5000.0 }
         );
         assert_eq!(p.display_state(2000.0), DisplayState::Cooling);
         assert!(p.is_available(5000.0, None));
-        p.twin = Some(TwinHold {
+        p.twin = Some(Box::new(TwinHold {
             dead: true,
             ..TwinHold::default()
-        });
+        }));
         assert_eq!(p.availability(2000.0, None), Availability::Dead);
         // A twin's model cooldown keeps that model off this profile too.
-        p.twin = Some(TwinHold {
+        p.twin = Some(Box::new(TwinHold {
             models: vec![("m".into(), 5000.0)],
             ..TwinHold::default()
-        });
+        }));
         assert!(!p.is_available(2000.0, Some("m")));
         assert!(p.is_available(2000.0, Some("other")));
     }

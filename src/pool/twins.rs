@@ -57,6 +57,18 @@ pub(crate) fn account_of_key(key: &str) -> Option<String> {
 /// Sets every profile's [`TwinHold`] from the status of the others with its account (one
 /// provider's profiles). Called whenever the statuses change.
 pub(crate) fn link_twins(profiles: &mut [Profile]) {
+    // Most pools have no twins: no map, no allocation, on every status change of a request.
+    if profiles
+        .iter()
+        .filter(|p| p.account.is_some())
+        .nth(1)
+        .is_none()
+    {
+        for p in profiles.iter_mut() {
+            p.twin = None;
+        }
+        return;
+    }
     let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, p) in profiles.iter().enumerate() {
         if let Some(account) = p.account.as_deref() {
@@ -75,7 +87,7 @@ pub(crate) fn link_twins(profiles: &mut [Profile]) {
                 }
                 hold.models.extend(other.model_cooldowns.iter().cloned());
             }
-            holds[i] = Some(hold);
+            holds[i] = Some(Box::new(hold));
         }
     }
     for (p, hold) in profiles.iter_mut().zip(holds) {
@@ -150,7 +162,7 @@ mod tests {
         );
         assert_eq!(pool[2].availability(1000.0, None), Availability::Available);
         // The cooled one's own hold comes from its healthy twin: none.
-        assert_eq!(pool[0].twin, Some(TwinHold::default()));
+        assert_eq!(pool[0].twin, Some(Box::new(TwinHold::default())));
 
         pool[0].status.last_status = Some(LastStatus::Dead);
         link_twins(&mut pool);

@@ -610,7 +610,7 @@ impl Document {
             _ => AuthType::ApiKey,
         };
         let claims = match auth_type {
-            AuthType::Oauth => TokenClaims::from_jwt(&access_token),
+            AuthType::Oauth => TokenClaims::from_jwt(&access_token).map(Box::new),
             AuthType::ApiKey => None,
         };
         let env_key = match env_source(source.as_deref()) {
@@ -629,7 +629,7 @@ impl Document {
             None => access_token.as_str(),
         };
         let account = match auth_type {
-            AuthType::Oauth => account_of_token(claims.as_ref()),
+            AuthType::Oauth => account_of_token(claims.as_deref()),
             AuthType::ApiKey => account_of_key(key),
         };
         Ok(Profile {

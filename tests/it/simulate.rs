@@ -540,4 +540,11 @@ fn a_scenario_can_follow_newer_hermes_and_name_each_request_s_model() {
     let bad = run_scenario(&json!({"hermes": "0.20", "pool": pool()}), &[]);
     bad.expect_code(7);
     assert!(bad.stderr.contains("hermes"), "{}", bad.stderr);
+    let long = "m".repeat(201);
+    let bad = run_scenario(
+        &json!({"pool": pool(), "requests": [{"at": 0, "model": long}]}),
+        &[],
+    );
+    bad.expect_code(7);
+    assert!(bad.stderr.contains("requests[0].model"), "{}", bad.stderr);
 }
