@@ -558,11 +558,8 @@ fn serve_evaluates_availability_for_each_request_s_model() {
         .map(|s| s.header("x-api-key").unwrap_or("-").to_string())
         .collect();
     assert_eq!(keys, [FIXTURE_KEY, FIXTURE_KEY, ENV_KEY]);
-    let cooldowns: Vec<Value> = gateway
-        .events()
-        .into_iter()
-        .filter(|e| e["event"] == "profile_cooldown")
-        .collect();
+    // The trace is written by its own thread, a moment after the answer may be complete.
+    let cooldowns = gateway.wait_for("profile_cooldown", 2, std::time::Duration::from_secs(5));
     assert_eq!(cooldowns.len(), 2, "{cooldowns:?}");
     assert!(cooldowns.iter().all(|e| e["model"] == "claude-sonnet-4-5"));
     gateway.stop().expect_code(0);

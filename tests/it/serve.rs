@@ -46,7 +46,8 @@ fn a_usage_limit_rotates_within_the_request_and_the_cooldown_is_written() {
     assert_eq!(accounts_seen(&server), [ACCOUNTS[0], ACCOUNTS[1]]);
     // The body went upstream exactly as the client wrote it.
     assert!(server.seen_at(RESPONSES).iter().all(|s| s.body == BODY));
-    let rotations = gateway.events_named("profile_rotation");
+    // The trace is written by its own thread, a moment after the answer may be complete.
+    let rotations = gateway.wait_for("profile_rotation", 1, Duration::from_secs(5));
     assert_eq!(rotations.len(), 1);
     assert_eq!(rotations[0]["reason"], "rate_limit");
     let run = gateway.stop();
