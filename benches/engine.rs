@@ -47,6 +47,7 @@ fn pool(n: usize) -> Vec<Profile> {
                 account: None,
                 twin: None,
                 env_key: None,
+                origin: None,
             }
         })
         .collect()

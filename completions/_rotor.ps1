@@ -26,10 +26,13 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -39,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)')
             [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send one request through the rotation engine, writing profile state back')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local gateway: clients'' requests go through the rotation engine')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Exchange profile status with the fleet''s Redis (--state): push this host''s, pull the others''')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -48,10 +52,13 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'One row per profile: state, cooldown, last error, token expiry, next pick')
@@ -71,11 +78,14 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Exit 3 when a listed provider has no available profile')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -95,10 +105,13 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -124,10 +137,13 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Put a profile in cooldown until a time or for a duration')
@@ -147,11 +163,14 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Allow a cooldown longer than 30 days')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -165,11 +184,14 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Clear every cooling profile (of --provider, if given)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -197,10 +219,13 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -228,11 +253,14 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print the answer''s bytes as sent even on a terminal (escape sequences included)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -262,13 +290,35 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
             [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
             [CompletionResult]::new('--allow-remote', '--allow-remote', [CompletionResultType]::ParameterName, 'Allow --listen on an address other hosts can reach (clients still need the key)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'rotor;sync' {
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Keep syncing, every INTERVAL (like 10s), until stopped [default: once]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (json: one object per sync)')
+            [CompletionResult]::new('--auth-file', '--auth-file', [CompletionResultType]::ParameterName, 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors (NO_COLOR is honoured by `auto`)')
+            [CompletionResult]::new('--hermes', '--hermes', [CompletionResultType]::ParameterName, 'Which Hermes''s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The name this host''s findings carry in the shared state [default: the system''s host name]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but results and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)')
+            [CompletionResult]::new('--share-tokens', '--share-tokens', [CompletionResultType]::ParameterName, 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'rotor;help' {
@@ -277,6 +327,7 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)')
             [CompletionResult]::new('call', 'call', [CompletionResultType]::ParameterValue, 'Send one request through the rotation engine, writing profile state back')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run a local gateway: clients'' requests go through the rotation engine')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Exchange profile status with the fleet''s Redis (--state): push this host''s, pull the others''')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -309,6 +360,9 @@ Register-ArgumentCompleter -Native -CommandName 'rotor' -ScriptBlock {
             break
         }
         'rotor;help;serve' {
+            break
+        }
+        'rotor;help;sync' {
             break
         }
         'rotor;help;help' {

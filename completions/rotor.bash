@@ -34,6 +34,9 @@ _rotor() {
             rotor,simulate)
                 cmd="rotor__subcmd__simulate"
                 ;;
+            rotor,sync)
+                cmd="rotor__subcmd__sync"
+                ;;
             rotor__subcmd__cooldown,clear)
                 cmd="rotor__subcmd__cooldown__subcmd__clear"
                 ;;
@@ -69,6 +72,9 @@ _rotor() {
                 ;;
             rotor__subcmd__help,simulate)
                 cmd="rotor__subcmd__help__subcmd__simulate"
+                ;;
+            rotor__subcmd__help,sync)
+                cmd="rotor__subcmd__help__subcmd__sync"
                 ;;
             rotor__subcmd__help__subcmd__cooldown,clear)
                 cmd="rotor__subcmd__help__subcmd__cooldown__subcmd__clear"
@@ -107,7 +113,7 @@ _rotor() {
 
     case "${cmd}" in
         rotor)
-            opts="-q -v -h -V --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help --version profiles cooldown simulate call serve help"
+            opts="-q -v -h -V --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help --version profiles cooldown simulate call serve sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -133,6 +139,14 @@ _rotor() {
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -141,7 +155,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__call)
-            opts="-q -v -h --provider --model --system --format --strategy --seed --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --raw --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
+            opts="-q -v -h --provider --model --system --format --strategy --seed --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --raw --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -235,6 +249,14 @@ _rotor() {
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -243,7 +265,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__cooldown)
-            opts="-q -v -h --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help set clear help"
+            opts="-q -v -h --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help set clear help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,6 +291,14 @@ _rotor() {
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -277,7 +307,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__cooldown__subcmd__clear)
-            opts="-q -v -h --all --provider --model --format --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
+            opts="-q -v -h --all --provider --model --format --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -313,6 +343,14 @@ _rotor() {
                     ;;
                 --hermes)
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -379,7 +417,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__cooldown__subcmd__set)
-            opts="-q -v -h --provider --until --for --reason --force --model --format --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
+            opts="-q -v -h --provider --until --for --reason --force --model --format --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -429,6 +467,14 @@ _rotor() {
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -437,7 +483,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__help)
-            opts="profiles cooldown simulate call serve help"
+            opts="profiles cooldown simulate call serve sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -590,8 +636,22 @@ _rotor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rotor__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rotor__subcmd__profiles)
-            opts="-q -v -h --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help list probe help"
+            opts="-q -v -h --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help list probe help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,6 +675,14 @@ _rotor() {
                     ;;
                 --hermes)
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -681,7 +749,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__profiles__subcmd__list)
-            opts="-q -v -h --provider --format --at --check --model --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
+            opts="-q -v -h --provider --format --at --check --model --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,6 +799,14 @@ _rotor() {
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -739,7 +815,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__profiles__subcmd__probe)
-            opts="-q -v -h --provider --format --base-url --token-url --timeout --concurrency --max-cooldown --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
+            opts="-q -v -h --provider --format --base-url --token-url --timeout --concurrency --max-cooldown --strategy --seed --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -801,6 +877,14 @@ _rotor() {
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -809,7 +893,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__serve)
-            opts="-q -v -h --listen --key-file --allow-remote --route --max-concurrency --max-body --drain-timeout --client-timeout --strategy --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
+            opts="-q -v -h --listen --key-file --allow-remote --route --max-concurrency --max-body --drain-timeout --client-timeout --strategy --attempts --max-profiles --max-wait --timeout --max-output --max-cooldown --deadline --base-url --token-url --trace --trace-file --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -911,6 +995,14 @@ _rotor() {
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
                     return 0
                     ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -919,7 +1011,7 @@ _rotor() {
             return 0
             ;;
         rotor__subcmd__simulate)
-            opts="-q -v -h --format --seed --auth-file --config --lock-timeout --color --quiet --verbose --hermes --help"
+            opts="-q -v -h --format --seed --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -951,6 +1043,64 @@ _rotor() {
                     ;;
                 --hermes)
                     COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rotor__subcmd__sync)
+            opts="-q -v -h --watch --format --auth-file --config --lock-timeout --color --quiet --verbose --hermes --state --share-tokens --host --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --watch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --auth-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --hermes)
+                    COMPREPLY=($(compgen -W "0.19 main" -- "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

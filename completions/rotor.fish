@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rotor_global_optspecs
-    string join \n auth-file= config= lock-timeout= color= q/quiet v/verbose hermes= h/help V/version
+    string join \n auth-file= config= lock-timeout= color= q/quiet v/verbose hermes= state= share-tokens host= h/help V/version
 end
 
 function __fish_rotor_needs_command
@@ -32,8 +32,11 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_needs_command" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_needs_command" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_needs_command" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_needs_command" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_needs_command" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_needs_command" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rotor -n "__fish_rotor_needs_command" -s V -l version -d 'Print version'
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "profiles" -d 'List profiles and their health'
@@ -41,6 +44,7 @@ complete -c rotor -n "__fish_rotor_needs_command" -f -a "cooldown" -d 'Set or cl
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "simulate" -d 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)'
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "call" -d 'Send one request through the rotation engine, writing profile state back'
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "serve" -d 'Run a local gateway: clients\' requests go through the rotation engine'
+complete -c rotor -n "__fish_rotor_needs_command" -f -a "sync" -d 'Exchange profile status with the fleet\'s Redis (--state): push this host\'s, pull the others\''
 complete -c rotor -n "__fish_rotor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
@@ -50,8 +54,11 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -f -a "list" -d 'One row per profile: state, cooldown, last error, token expiry, next pick'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and not __fish_seen_subcommand_from list probe help" -f -a "probe" -d 'Ask the providers how each profile really is (no quota spent) and update the stored state'
@@ -75,9 +82,12 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l check -d 'Exit 3 when a listed provider has no available profile'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l provider -d 'Only this provider (repeatable)' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l format -d 'Output format' -r -f -a "table\t''
@@ -101,8 +111,11 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from help" -f -a "list" -d 'One row per profile: state, cooldown, last error, token expiry, next pick'
 complete -c rotor -n "__fish_rotor_using_subcommand profiles; and __fish_seen_subcommand_from help" -f -a "probe" -d 'Ask the providers how each profile really is (no quota spent) and update the stored state'
@@ -115,8 +128,11 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -f -a "set" -d 'Put a profile in cooldown until a time or for a duration'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and not __fish_seen_subcommand_from set clear help" -f -a "clear" -d 'Clear the cooldown of profiles so they are used again'
@@ -136,9 +152,12 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l force -d 'Allow a cooldown longer than 30 days'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l provider -d 'Only this provider' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l model -d 'Clear only this model\'s cooldown (the account\'s status is left alone); without it, a clear removes the account\'s cooldown and every model cooldown' -r
@@ -152,9 +171,12 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l all -d 'Clear every cooling profile (of --provider, if given)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from help" -f -a "set" -d 'Put a profile in cooldown until a time or for a duration'
 complete -c rotor -n "__fish_rotor_using_subcommand cooldown; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Clear the cooldown of profiles so they are used again'
@@ -170,8 +192,11 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand simulate" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_using_subcommand simulate" -s h -l help -d 'Print help'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l provider -d 'The provider whose pool serves the request [default: auth.json\'s active_provider, else the only provider]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l model -d 'Model name [default: gpt-5.5 for openai-codex, claude-sonnet-4-5 for anthropic, openrouter/auto for openrouter]' -r
@@ -204,9 +229,12 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand call" -l raw -d 'Print the answer\'s bytes as sent even on a terminal (escape sequences included)'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand call" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -l listen -d 'Address and port to listen on; only loopback addresses without --allow-remote' -r
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -l key-file -d 'The key clients must send [default: $HERMES_HOME/rotor-serve.key, made on the first start]' -r -F
@@ -240,16 +268,37 @@ always\t''
 never\t''"
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
 main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -l allow-remote -d 'Allow --listen on an address other hosts can reach (clients still need the key)'
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -s q -l quiet -d 'Print nothing but results and errors'
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand serve" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
 complete -c rotor -n "__fish_rotor_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "profiles" -d 'List profiles and their health'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "cooldown" -d 'Set or clear a profile\'s cooldown by hand, safely while Hermes runs'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "simulate" -d 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "call" -d 'Send one request through the rotation engine, writing profile state back'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "serve" -d 'Run a local gateway: clients\' requests go through the rotation engine'
-complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l watch -d 'Keep syncing, every INTERVAL (like 10s), until stopped [default: once]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l format -d 'Output format (json: one object per sync)' -r -f -a "table\t''
+json\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l auth-file -d 'The auth.json to use [default: $HERMES_HOME/auth.json, else ~/.hermes/auth.json]' -r -F
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l config -d 'The Hermes config.yaml holding credential_pool_strategies [default: $HERMES_HOME/config.yaml]' -r -F
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l lock-timeout -d 'Seconds to wait for auth.lock before giving up (exit 6); at most 86400' -r
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l color -d 'When to use colors (NO_COLOR is honoured by `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l hermes -d 'Which Hermes\'s rules auth.json follows: 0.19, or main (a gateway run from a git checkout) [default: told from the file: model_cooldowns or failure_reason mean main]' -r -f -a "0.19\t''
+main\t''"
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l state -d 'Share profile status with other hosts through Redis: redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l host -d 'The name this host\'s findings carry in the shared state [default: the system\'s host name]' -r
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -s q -l quiet -d 'Print nothing but results and errors'
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -s v -l verbose -d 'Print more about what rotor does (every file it uses: auth.json, lock, config.yaml, trace)'
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -l share-tokens -d 'With --state, refresh OAuth tokens once for the whole fleet and share the new pair through Redis (refused over plain redis:// to another machine)'
+complete -c rotor -n "__fish_rotor_using_subcommand sync" -s h -l help -d 'Print help'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve sync help" -f -a "profiles" -d 'List profiles and their health'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve sync help" -f -a "cooldown" -d 'Set or clear a profile\'s cooldown by hand, safely while Hermes runs'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve sync help" -f -a "simulate" -d 'Run the rotation engine on a scripted scenario, offline (virtual clock, no writes)'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve sync help" -f -a "call" -d 'Send one request through the rotation engine, writing profile state back'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve sync help" -f -a "serve" -d 'Run a local gateway: clients\' requests go through the rotation engine'
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve sync help" -f -a "sync" -d 'Exchange profile status with the fleet\'s Redis (--state): push this host\'s, pull the others\''
+complete -c rotor -n "__fish_rotor_using_subcommand help; and not __fish_seen_subcommand_from profiles cooldown simulate call serve sync help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rotor -n "__fish_rotor_using_subcommand help; and __fish_seen_subcommand_from profiles" -f -a "list" -d 'One row per profile: state, cooldown, last error, token expiry, next pick'
 complete -c rotor -n "__fish_rotor_using_subcommand help; and __fish_seen_subcommand_from profiles" -f -a "probe" -d 'Ask the providers how each profile really is (no quota spent) and update the stored state'
 complete -c rotor -n "__fish_rotor_using_subcommand help; and __fish_seen_subcommand_from cooldown" -f -a "set" -d 'Put a profile in cooldown until a time or for a duration'

@@ -18,6 +18,7 @@ mod commands;
 pub mod drive;
 pub mod engine;
 mod error;
+pub mod fleet;
 pub mod pool;
 pub mod providers;
 pub mod render;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Simulate(args) => commands::simulate::run(&ctx, args),
         Command::Call(args) => commands::call::run(&ctx, args),
         Command::Serve(args) => commands::serve::run(&ctx, args),
+        Command::Sync(args) => commands::sync::run(&ctx, args),
     }
 }
 

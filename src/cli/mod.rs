@@ -70,6 +70,26 @@ pub struct GlobalArgs {
     /// checkout) [default: told from the file: model_cooldowns or failure_reason mean main]
     #[arg(long, global = true, value_name = "RULES", env = "ROTOR_HERMES")]
     pub hermes: Option<crate::pool::HermesRules>,
+
+    /// Share profile status with other hosts through Redis:
+    /// redis://[user:password@]host:port/db or rediss:// (TLS) [default: this host only]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "ROTOR_STATE",
+        hide_env_values = true
+    )]
+    pub state: Option<String>,
+
+    /// With --state, refresh OAuth tokens once for the whole fleet and share the new pair
+    /// through Redis (refused over plain redis:// to another machine)
+    #[arg(long, global = true, env = "ROTOR_SHARE_TOKENS", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0, default_missing_value = "true", default_value = "false")]
+    pub share_tokens: bool,
+
+    /// The name this host's findings carry in the shared state [default: the system's host name]
+    #[arg(long, global = true, value_name = "NAME", env = "ROTOR_HOST")]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +117,20 @@ pub enum Command {
 
     /// Run a local gateway: clients' requests go through the rotation engine
     Serve(ServeArgs),
+
+    /// Exchange profile status with the fleet's Redis (--state): push this host's, pull the others'
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Keep syncing, every INTERVAL (like 10s), until stopped [default: once]
+    #[arg(long, value_name = "INTERVAL")]
+    pub watch: Option<String>,
+
+    /// Output format (json: one object per sync)
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Subcommand)]

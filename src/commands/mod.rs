@@ -6,6 +6,7 @@ pub(crate) mod probe;
 pub(crate) mod profiles;
 pub(crate) mod serve;
 pub(crate) mod simulate;
+pub(crate) mod sync;
 
 use crate::cli::config::Config;
 use crate::cli::selector;
@@ -61,6 +62,27 @@ impl Context {
             rules: args.hermes,
             env: store::EnvLookup::Process,
         });
+        if args.share_tokens && args.state.is_none() {
+            return Err(Error::usage(
+                "--share-tokens needs --state (the fleet's Redis)",
+            ));
+        }
+        if let Some(url) = &args.state {
+            let url = crate::fleet::StateUrl::parse(url)?;
+            let host = crate::fleet::host_name(args.host.as_deref())?;
+            let quiet = args.quiet;
+            let warn: crate::fleet::Notice = Arc::new(move |text| {
+                if !quiet {
+                    eprint_line(&format!("rotor: warning: {text}"));
+                }
+            });
+            store = store.with_fleet(crate::fleet::Fleet::new(
+                url,
+                host,
+                args.share_tokens,
+                warn,
+            )?);
+        }
         if !args.quiet {
             store = store.with_wait_notice(Arc::new(move |lock| {
                 eprint_line(&format!(

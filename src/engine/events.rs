@@ -72,6 +72,12 @@ pub enum EventKind {
         profile: String,
         outcome: RefreshOutcome,
     },
+    /// With shared state (`--state`), right after `request_start`: the profiles whose status
+    /// came from another host through Redis (or agrees with Redis), and those hosts.
+    SharedState {
+        profiles: Vec<String>,
+        hosts: Vec<String>,
+    },
     RequestEnd {
         outcome: RequestOutcome,
         profile: Option<String>,
@@ -91,6 +97,7 @@ impl EventKind {
             EventKind::ProfileCooldown { .. } => "profile_cooldown",
             EventKind::ProfileRotation { .. } => "profile_rotation",
             EventKind::TokenRefresh { .. } => "token_refresh",
+            EventKind::SharedState { .. } => "shared_state",
             EventKind::RequestEnd { .. } => "request_end",
         }
     }
@@ -216,6 +223,10 @@ impl Serialize for Event {
             EventKind::TokenRefresh { profile, outcome } => {
                 map.serialize_entry("profile", profile)?;
                 map.serialize_entry("outcome", outcome.as_str())?;
+            }
+            EventKind::SharedState { profiles, hosts } => {
+                map.serialize_entry("profiles", profiles)?;
+                map.serialize_entry("hosts", hosts)?;
             }
             EventKind::RequestEnd {
                 outcome,

@@ -233,8 +233,34 @@ impl Engine {
             max_profiles: self.cap,
         };
         self.emit(&mut out, now, kind);
+        if let Some(kind) = self.shared_state() {
+            self.emit(&mut out, now, kind);
+        }
         let action = self.rotate(now, None, &mut out);
         Ok(self.step(out, action))
+    }
+
+    /// The `shared_state` event, when the pool's status was merged with the fleet's and
+    /// some of it came from Redis.
+    fn shared_state(&self) -> Option<EventKind> {
+        use crate::fleet::record::Source;
+        let mut profiles = Vec::new();
+        let mut hosts: Vec<String> = Vec::new();
+        for p in &self.profiles {
+            let Some(origin) = p.origin.as_deref() else {
+                continue;
+            };
+            if origin.source == Source::Local {
+                continue;
+            }
+            profiles.push(p.hash.clone());
+            if let Some(host) = &origin.host
+                && !hosts.contains(host)
+            {
+                hosts.push(host.clone());
+            }
+        }
+        (!profiles.is_empty()).then_some(EventKind::SharedState { profiles, hosts })
     }
 
     /// Reports the outcome of the attempt the last [`Action::Attempt`] asked for.

@@ -194,6 +194,8 @@ pub struct Profile {
     pub twin: Option<Box<TwinHold>>,
     /// For an API key taken from the environment (`source: env:NAME`): the variable.
     pub env_key: Option<EnvKey>,
+    /// Where the status came from, when the fleet's shared state is in use (`--state`).
+    pub origin: Option<Box<crate::fleet::record::Origin>>,
 }
 
 /// An API key that Hermes takes from an environment variable, not from the file.
@@ -469,6 +471,7 @@ pub(crate) mod tests {
             account: None,
             twin: None,
             env_key: None,
+            origin: None,
         }
     }
 

@@ -144,6 +144,10 @@ pub(crate) fn write_json(event: &Event, out: &mut String) {
             obj.str(key!("profile"), profile);
             obj.str(key!("outcome"), outcome.as_str());
         }
+        EventKind::SharedState { profiles, hosts } => {
+            obj.strs(key!("profiles"), profiles);
+            obj.strs(key!("hosts"), hosts);
+        }
         EventKind::RequestEnd {
             outcome,
             profile,
@@ -221,6 +225,18 @@ impl<'a> JsonObject<'a> {
         self.out.push('"');
         push_rfc3339(self.out, at, millis);
         self.out.push('"');
+    }
+
+    fn strs(&mut self, key: &str, values: &[String]) {
+        self.key(key);
+        self.out.push('[');
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            json_string(self.out, value);
+        }
+        self.out.push(']');
     }
 
     fn bool(&mut self, key: &str, value: bool) {
@@ -444,6 +460,18 @@ pub(crate) fn human_line(event: &Event, profiles: &[Profile]) -> String {
         EventKind::TokenRefresh { profile, outcome } => {
             ("refresh", format!("{} {}", name(profile), outcome.as_str()))
         }
+        EventKind::SharedState { profiles, hosts } => (
+            "shared",
+            format!(
+                "status of {} from Redis (hosts {})",
+                profiles
+                    .iter()
+                    .map(|p| name(p))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                sanitize::one_line(&hosts.join(", "), 200)
+            ),
+        ),
         EventKind::RequestEnd {
             outcome,
             profile,

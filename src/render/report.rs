@@ -63,12 +63,25 @@ pub(crate) struct ProfileRow {
     /// When Hermes deletes this entry (a dead `manual` entry, a day after it died).
     pub hermes_deletes_at: Option<String>,
     pub next: bool,
+    /// With shared state (`--state`): where the status came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_from: Option<StateFromRow>,
     /// What `profiles probe` found; absent from `profiles list`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<crate::upstream::probe::ProbeResult>,
     /// Seconds, for renderers; not part of the JSON.
     #[serde(skip)]
     pub times: RowTimes,
+}
+
+/// Where a status came from: `local` (this host's auth.json alone), `redis` (the fleet's
+/// shared state: another host's finding), or `both`; and the host that recorded it.
+#[derive(Debug, Serialize)]
+pub(crate) struct StateFromRow {
+    pub source: crate::fleet::record::Source,
+    pub host: Option<String>,
+    /// Whether that host is this one.
+    pub this_host: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -163,6 +176,11 @@ pub(crate) fn provider_report(
                 }),
                 hermes_deletes_at: times.hermes_deletes_at.map(time::rfc3339_s),
                 next: next.as_deref() == Some(p.id.as_str()),
+                state_from: p.origin.as_ref().map(|o| StateFromRow {
+                    source: o.source,
+                    host: o.host.clone(),
+                    this_host: o.this_host,
+                }),
                 probe: None,
                 times,
             }

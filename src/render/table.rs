@@ -80,6 +80,10 @@ pub(crate) fn pool_table(report: &PoolReport, now: Epoch, style: Style) -> Strin
             "REQS",
             "TOKEN EXPIRES",
         ];
+        let shared = provider.profiles.iter().any(|r| r.state_from.is_some());
+        if shared {
+            header.push("FROM");
+        }
         if probed {
             header.extend(["PROBE", "USED"]);
         }
@@ -117,6 +121,9 @@ pub(crate) fn pool_table(report: &PoolReport, now: Epoch, style: Style) -> Strin
                         .unwrap_or_else(|| "-".into()),
                 ),
             ];
+            if let Some(from) = row.state_from.as_ref().filter(|_| shared) {
+                cells.push(Cell::new(state_from(from)));
+            }
             if probed {
                 cells.extend(probe_cells(row.probe.as_ref(), style));
             }
@@ -130,6 +137,21 @@ pub(crate) fn pool_table(report: &PoolReport, now: Epoch, style: Style) -> Strin
         }
     }
     out
+}
+
+/// The FROM cell: `local`, `redis: HOST`, `local+redis: HOST` (`this host` for this one's).
+fn state_from(from: &crate::render::report::StateFromRow) -> String {
+    use crate::fleet::record::Source;
+    let host = match (&from.host, from.this_host) {
+        (_, true) => "this host".to_string(),
+        (Some(h), false) => truncate(&sanitize(h), 24),
+        (None, false) => "?".to_string(),
+    };
+    match from.source {
+        Source::Local => "local".to_string(),
+        Source::Redis => format!("redis: {host}"),
+        Source::Both => format!("local+redis: {host}"),
+    }
 }
 
 /// What a row's columns cannot say: model cooldowns, twins, env-sourced keys, and a dead

@@ -112,6 +112,29 @@ enum Ask {
     Flush(oneshot::Sender<Result<()>>),
     /// Write what is pending and stop.
     Stop,
+    /// Another host changed the fleet's shared state: read the pools again.
+    FleetChanged,
+    /// The fleet's Redis is back: push what auth.json holds, then read the pools again.
+    FleetBack,
+}
+
+/// Has the keeper follow the fleet's changes (subscribed in Redis): other hosts' findings
+/// reach the pools within a moment, and what this host wrote while Redis was down is pushed
+/// when it is back.
+pub(crate) fn watch_fleet(hub: &Arc<Hub>, fleet: &crate::fleet::Fleet) {
+    let (changed, back) = (hub.asks.clone(), hub.asks.clone());
+    let wanted = hub.fleet_wanted.clone();
+    fleet.watch(
+        Arc::new(move || {
+            // Coalesced: a burst of changes is one reload.
+            if !wanted.swap(true, std::sync::atomic::Ordering::AcqRel) {
+                let _ = changed.send(Ask::FleetChanged);
+            }
+        }),
+        Arc::new(move || {
+            let _ = back.send(Ask::FleetBack);
+        }),
+    );
 }
 
 /// Held while one profile's token is refreshed.
@@ -130,6 +153,8 @@ pub(crate) struct Hub {
     refresh_locks: Mutex<HashMap<(String, String), RefreshLock>>,
     metrics: Arc<Metrics>,
     report: Report,
+    /// A fleet change is announced and its reload not yet made.
+    fleet_wanted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -176,6 +201,7 @@ impl Hub {
             state: Mutex::new(state),
             asks: tx,
             refresh_locks: Mutex::new(HashMap::new()),
+            fleet_wanted: Arc::default(),
             metrics,
             report,
         });
@@ -445,6 +471,19 @@ impl Keeper {
                     let _ = done.send(result);
                 }
                 Some(Ask::Stop) => break,
+                Some(Ask::FleetChanged) => {
+                    hub.fleet_wanted
+                        .store(false, std::sync::atomic::Ordering::Release);
+                    hub.reload_file().await;
+                }
+                Some(Ask::FleetBack) => {
+                    if let Some(fleet) = hub.store.fleet().cloned() {
+                        let store = hub.store.clone();
+                        let _ =
+                            blocking(move || crate::fleet::sync::push_file(&fleet, &store)).await;
+                    }
+                    hub.reload_file().await;
+                }
                 None => {
                     if hub.write_due() && hub.write_pending().await.is_ok() {
                         // Read back what was written, with whatever others wrote before.

@@ -68,6 +68,37 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
+    /// Adds the shared state's metrics (`--state`): whether Redis answers, and what was
+    /// read, pushed and merged through it.
+    pub(crate) fn register_fleet(&mut self, counters: &crate::fleet::Counters) {
+        let r = &mut self.registry;
+        r.register(
+            "shared_state_up",
+            "1 while the fleet's Redis answers, 0 while rotor goes on with auth.json alone",
+            counters.up.clone(),
+        );
+        r.register(
+            "shared_state_reads",
+            "Account records read from the fleet's Redis",
+            counters.reads.clone(),
+        );
+        r.register(
+            "shared_state_pushes",
+            "Account records this host changed in the fleet's Redis",
+            counters.pushed.clone(),
+        );
+        r.register(
+            "shared_state_merged",
+            "Profiles whose status came from another host through Redis, per read of the pools",
+            counters.merged.clone(),
+        );
+        r.register(
+            "shared_state_failures",
+            "Redis operations that failed or timed out",
+            counters.failures.clone(),
+        );
+    }
+
     pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("rotor_serve");
         let requests = Family::<RouteOutcome, Counter>::default();
@@ -200,7 +231,9 @@ impl Metrics {
                     })
                     .inc();
             }
-            EventKind::RequestStart { .. } | EventKind::Attempt { .. } => {}
+            EventKind::RequestStart { .. }
+            | EventKind::Attempt { .. }
+            | EventKind::SharedState { .. } => {}
         }
     }
 

@@ -136,7 +136,11 @@ pub(crate) fn run(
                 ))
             })?;
         let listening = listener.local_addr().unwrap_or(config.listen);
-        let metrics = Arc::new(Metrics::new());
+        let mut metrics = Metrics::new();
+        if let Some(fleet) = store.fleet() {
+            metrics.register_fleet(fleet.counters());
+        }
+        let metrics = Arc::new(metrics);
         let (trace, writer) = Trace::start(config.trace, config.trace_file, metrics.clone())
             .map_err(|e| Error::Internal(format!("cannot start the trace writer: {e}")))?;
         let trace = Arc::new(trace);
@@ -154,6 +158,9 @@ pub(crate) fn run(
             report,
         );
         let keeper = tokio::spawn(keeper.run());
+        if let Some(fleet) = hub.store().fleet() {
+            hub::watch_fleet(&hub, fleet);
+        }
         let policies = served
             .iter()
             .map(|p| {
@@ -664,7 +671,16 @@ fn readiness(app: &App) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    json_answer(status, &serde_json::json!({"ready": ready, "pools": pools}))
+    let mut body = serde_json::json!({"ready": ready, "pools": pools});
+    // Redis down does not make the gateway unready: it serves from auth.json meanwhile.
+    if let Some(fleet) = app.hub.store().fleet() {
+        body["shared_state"] = serde_json::json!({
+            "url": fleet.shown_url(),
+            "host": fleet.host(),
+            "up": fleet.is_up(),
+        });
+    }
+    json_answer(status, &body)
 }
 
 /// `GET /metrics`.

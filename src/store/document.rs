@@ -177,6 +177,9 @@ pub struct Document {
     /// In a Hermes profile home, the root's document, whose rows stand in for the providers
     /// this file has none of (newer Hermes's read fallback), and those providers.
     borrowed: Option<(Box<Document>, Vec<String>)>,
+    /// The fleet's findings (`--state`), merged over the file's status on every read of
+    /// profiles: in memory only, never written (only `rotor sync` writes them, deliberately).
+    shared: Option<std::sync::Arc<crate::fleet::SharedView>>,
 }
 
 impl Document {
@@ -208,6 +211,7 @@ impl Document {
             rules: HermesRules::V019,
             env_values: HashMap::new(),
             borrowed: None,
+            shared: None,
         };
         doc.rules = options.rules.unwrap_or_else(|| doc.detect_rules());
         doc.env_values = options.env.resolve(&doc.env_names(), path);
@@ -403,8 +407,18 @@ impl Document {
     /// The profiles of `provider` sorted by priority (stable, as Hermes sorts), or `None` if the
     /// provider has no pool.
     pub fn profiles(&self, provider: &str) -> Option<Vec<Profile>> {
+        let mut profiles = self.file_profiles(provider)?;
+        if let Some(view) = &self.shared {
+            let models = self.rules == HermesRules::Main;
+            view.overlay(provider, &mut profiles, models, time::now());
+        }
+        Some(profiles)
+    }
+
+    /// The profiles as the file has them, without the fleet's findings.
+    pub(crate) fn file_profiles(&self, provider: &str) -> Option<Vec<Profile>> {
         if let Some(root) = self.lender(provider) {
-            return root.profiles(provider);
+            return root.file_profiles(provider);
         }
         if let Some(profiles) = self.profiles.get(provider) {
             return Some(profiles.clone());
@@ -412,6 +426,91 @@ impl Document {
         let entries = self.pool()?.get(provider)?;
         // Validated in `parse` and kept valid by every patch, so this cannot fail.
         self.read_profiles(provider, entries).ok()
+    }
+
+    /// The top-level `updated_at`: when the file was last written.
+    pub(crate) fn updated_at(&self) -> Option<Epoch> {
+        time::parse_stored_timestamp(self.root.get("updated_at")?)
+    }
+
+    /// An entry's `last_refresh`: when its token pair was last refreshed.
+    pub(crate) fn last_refresh(&self, provider: &str, id: &str) -> Option<Epoch> {
+        if let Some(root) = self.lender(provider) {
+            return root.last_refresh(provider, id);
+        }
+        time::parse_stored_timestamp(self.entry(provider, id)?.get("last_refresh")?)
+    }
+
+    /// Merges the fleet's findings into every later read of profiles.
+    pub(crate) fn set_shared(&mut self, view: crate::fleet::SharedView) {
+        self.shared = Some(std::sync::Arc::new(view));
+    }
+
+    /// The fleet's key of the upstream account behind an entry: the first 16 hex digits of
+    /// SHA-256 over the provider and the identity: a Codex token's ChatGPT account id and
+    /// subject, else an API key itself, else the entry id (hosts give one account different
+    /// ids, so only the first two find each other).
+    pub(crate) fn account_key(&self, provider: &str, profile: &Profile) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(provider.as_bytes());
+        hash.update([0]);
+        let claims = profile.claims.as_deref();
+        let oauth = claims.and_then(|c| Some((c.account_id.as_deref()?, c.subject.as_deref()?)));
+        match (oauth, profile.auth_type) {
+            (Some((account, subject)), _) => {
+                hash.update(account.as_bytes());
+                hash.update([0]);
+                hash.update(subject.as_bytes());
+            }
+            (None, AuthType::ApiKey) if self.access_token(provider, &profile.id).is_some() => {
+                hash.update(
+                    self.access_token(provider, &profile.id)
+                        .unwrap_or("")
+                        .as_bytes(),
+                );
+            }
+            _ => hash.update(profile.id.as_bytes()),
+        }
+        hash.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// A digest of the credential an entry uses (its refresh token, else its access token
+    /// or key): the fleet's dead mark holds for the credential that died, not for a new one.
+    pub(crate) fn credential_digest(&self, provider: &str, id: &str) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        let secret = self
+            .refresh_token(provider, id)
+            .or_else(|| self.access_token(provider, id))
+            .filter(|s| !s.is_empty())?;
+        let mut hash = Sha256::new();
+        hash.update(b"rotor credential\0");
+        hash.update(secret.as_bytes());
+        Some(
+            hash.finalize()[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
+    }
+
+    /// Every entry of every provider, as the fleet keys it.
+    pub(crate) fn fleet_entries(&self) -> Vec<crate::fleet::Entry> {
+        let mut entries = Vec::new();
+        for provider in self.providers() {
+            for p in self.file_profiles(provider).unwrap_or_default() {
+                entries.push(crate::fleet::Entry {
+                    provider: provider.to_string(),
+                    account: self.account_key(provider, &p),
+                    credential: self.credential_digest(provider, &p.id),
+                    id: p.id,
+                });
+            }
+        }
+        entries
     }
 
     /// The stored access token of an entry. Secrets never enter a `Profile`; drivers that need
@@ -514,7 +613,7 @@ impl Document {
     /// priority order, as Hermes's round_robin does after a pick.
     pub(crate) fn move_to_end(&mut self, provider: &str, id: &str) -> Result<()> {
         let mut order: Vec<String> = self
-            .profiles(provider)
+            .file_profiles(provider)
             .unwrap_or_default()
             .into_iter()
             .map(|p| p.id)
@@ -676,6 +775,7 @@ impl Document {
             account,
             twin: None,
             env_key,
+            origin: None,
         })
     }
 
@@ -733,7 +833,7 @@ impl StatusTarget for PoolMut<'_> {
         let find = |profiles: &[Profile]| profiles.iter().find(|p| p.id == id).map(Current::of);
         match cached {
             Some(profiles) => find(profiles),
-            None => find(&self.doc.profiles(self.provider)?),
+            None => find(&self.doc.file_profiles(self.provider)?),
         }
     }
 

@@ -55,6 +55,9 @@ pub struct AuthStore {
     options: ReadOptions,
     /// Whether a Hermes profile home may borrow the root's rows (false for the root itself).
     borrows: bool,
+    /// The fleet's shared state (`--state`): merged into every snapshot read, told of every
+    /// status change.
+    fleet: Option<crate::fleet::Fleet>,
 }
 
 impl std::fmt::Debug for AuthStore {
@@ -74,7 +77,18 @@ impl AuthStore {
             on_wait: None,
             options: ReadOptions::default(),
             borrows: true,
+            fleet: None,
         }
+    }
+
+    /// Shares status with the fleet through `fleet`.
+    pub(crate) fn with_fleet(mut self, fleet: crate::fleet::Fleet) -> Self {
+        self.fleet = Some(fleet);
+        self
+    }
+
+    pub(crate) fn fleet(&self) -> Option<&crate::fleet::Fleet> {
+        self.fleet.as_ref()
     }
 
     /// The root's auth.json when this one is in a Hermes profile home
@@ -100,6 +114,7 @@ impl AuthStore {
             on_wait: self.on_wait.clone(),
             options: self.options.clone(),
             borrows: false,
+            fleet: None,
         })
     }
 
@@ -107,7 +122,7 @@ impl AuthStore {
     /// (newer Hermes's read fallback).
     fn attach_root(&self, doc: &mut Document) -> Result<()> {
         if let Some(root) = self.root_store() {
-            doc.borrow_from(root.load()?);
+            doc.borrow_from(root.load_file()?);
         }
         Ok(())
     }
@@ -138,7 +153,20 @@ impl AuthStore {
 
     /// Reads and validates auth.json without locking: a snapshot for reporting. The atomic
     /// writes of Hermes and rotor mean a reader always sees one whole version of the file.
+    ///
+    /// With shared state, the fleet's findings are merged into the profiles it gives (never
+    /// into what a write would write).
     pub(crate) fn load(&self) -> Result<Document> {
+        let mut doc = self.load_file()?;
+        if let Some(fleet) = &self.fleet {
+            let view = fleet.view(doc.fleet_entries());
+            doc.set_shared(view);
+        }
+        Ok(doc)
+    }
+
+    /// The file alone (and the root's rows it borrows), without the fleet's findings.
+    pub(crate) fn load_file(&self) -> Result<Document> {
         let (mut doc, _) = read_document(&self.path, &self.path, false, &self.options)?;
         self.attach_root(&mut doc)?;
         Ok(doc)
@@ -304,7 +332,47 @@ impl AuthStore {
     /// auth.json, in a locked read-modify-write of their own after this file's lock is let go
     /// (never both locks at once: no order to get wrong against Hermes), and only ever update
     /// rows that are there.
+    ///
+    /// With shared state, the changes that were written are then told to the fleet (after
+    /// the lock is let go: Redis is never waited for under it).
     pub(crate) fn decide_and_write<T>(
+        &self,
+        decide: impl FnOnce(&Document) -> Result<(T, Vec<(String, Change)>)>,
+    ) -> Result<(T, Vec<Applied>)> {
+        let mut shared = Vec::new();
+        // `decide` sees the fleet's findings as every read does (an operator clears what
+        // `profiles list` shows cooling, wherever it was found). They are fetched before the
+        // lock is taken: Redis is never waited for under it.
+        let view = match &self.fleet {
+            Some(fleet) => Some(fleet.view(self.load_file()?.fleet_entries())),
+            None => None,
+        };
+        let (value, applied) = self.decide_and_write_local(|doc| {
+            let seen = view.map(|view| {
+                let mut seen = doc.clone();
+                seen.set_shared(view);
+                seen
+            });
+            let (value, changes) = decide(seen.as_ref().unwrap_or(doc))?;
+            if let Some(fleet) = &self.fleet {
+                shared = crate::fleet::sync::ops_of_changes(fleet, doc, &changes);
+            }
+            Ok((value, changes))
+        })?;
+        if let Some(fleet) = &self.fleet {
+            let written = shared
+                .into_iter()
+                .filter(|(i, _, _)| applied.get(*i) == Some(&Applied::Written))
+                .map(|(_, account, op)| (account, vec![op]))
+                .collect();
+            fleet.push(written);
+        }
+        Ok((value, applied))
+    }
+
+    /// [`AuthStore::decide_and_write`] without telling the fleet (`rotor sync`'s pull, which
+    /// writes what the fleet already knows).
+    pub(crate) fn decide_and_write_local<T>(
         &self,
         decide: impl FnOnce(&Document) -> Result<(T, Vec<(String, Change)>)>,
     ) -> Result<(T, Vec<Applied>)> {

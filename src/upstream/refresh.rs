@@ -10,6 +10,7 @@
 use super::blocking;
 use crate::engine::{CODE_MAX_CHARS, MESSAGE_MAX_CHARS, RefreshResult};
 use crate::error::Result;
+use crate::fleet::tokens;
 use crate::providers::{CODEX_CLIENT_ID, TERMINAL_AUTH_CODES};
 use crate::sanitize::Redactor;
 use crate::store::AuthStore;
@@ -37,6 +38,65 @@ pub(crate) async fn refresh(
     store: &AuthStore,
     client: &reqwest::Client,
     target: RefreshTarget<'_>,
+) -> Result<RefreshResult> {
+    // With `--share-tokens`, the fleet's lease on the account comes first (waited for
+    // without holding auth.lock, which Hermes may want meanwhile).
+    let lease = match store.fleet().filter(|f| f.shares_tokens()) {
+        Some(fleet) => {
+            let (fleet, store) = (fleet.clone(), store.clone());
+            let (provider, id) = (target.provider.to_string(), target.id.to_string());
+            blocking(move || {
+                let doc = store.owner_of(&provider)?.load_file()?;
+                let Some(profile) = doc
+                    .file_profiles(&provider)
+                    .and_then(|ps| ps.into_iter().find(|p| p.id == id))
+                else {
+                    return Ok(None);
+                };
+                let account = doc.account_key(&provider, &profile);
+                let lease = tokens::acquire(&fleet, &account);
+                Ok(Some(SharedRefresh {
+                    fleet,
+                    account,
+                    lease,
+                }))
+            })
+            .await?
+        }
+        None => None,
+    };
+    let result = refresh_locked(store, client, target, lease.as_ref()).await;
+    if let Some(shared) = lease {
+        blocking(move || {
+            shared.release();
+            Ok(())
+        })
+        .await?;
+    }
+    result
+}
+
+/// The fleet's part of a refresh under `--share-tokens`.
+struct SharedRefresh {
+    fleet: crate::fleet::Fleet,
+    account: String,
+    /// `None` when Redis is down or the lease stayed taken: the refresh goes on alone.
+    lease: Option<tokens::Lease>,
+}
+
+impl SharedRefresh {
+    fn release(self) {
+        if let Some(lease) = self.lease {
+            lease.release(&self.fleet);
+        }
+    }
+}
+
+async fn refresh_locked(
+    store: &AuthStore,
+    client: &reqwest::Client,
+    target: RefreshTarget<'_>,
+    shared: Option<&SharedRefresh>,
 ) -> Result<RefreshResult> {
     // The lock is taken, and the file read and written, on the blocking pool; the guard is an
     // owned value the token request waits beside.
@@ -75,29 +135,79 @@ pub(crate) async fn refresh(
             )),
         });
     }
+    // Another host of the fleet refreshed this account after this host last did: its pair
+    // is the live one (this host's refresh token was spent by that refresh).
+    if let Some(shared) = shared.filter(|s| s.lease.is_some()) {
+        let (fleet, account) = (shared.fleet.clone(), shared.account.clone());
+        let pair = blocking(move || Ok(tokens::stored(&fleet, &account))).await?;
+        let local_at = doc.last_refresh(target.provider, target.id);
+        if let Some(pair) = pair
+            .filter(|p| p.refresh_token != refresh_token && local_at.is_none_or(|at| p.at >= at))
+        {
+            set_pair(
+                &mut doc,
+                target,
+                pair.access_token,
+                pair.refresh_token,
+                pair.at,
+            )?;
+            blocking(move || locked.write(&mut doc)).await?;
+            return Ok(RefreshResult::Adopted);
+        }
+    }
     let redactor = doc.redactor();
     let tokens = match post_refresh(client, target.token_url, &refresh_token, &redactor).await {
         Ok(tokens) => tokens,
         Err(failed) => return Ok(failed),
     };
+    let now = time::now();
+    let new_refresh = tokens.refresh_token.unwrap_or(refresh_token);
+    set_pair(
+        &mut doc,
+        target,
+        tokens.access_token.clone(),
+        new_refresh.clone(),
+        now,
+    )?;
+    blocking(move || locked.write(&mut doc)).await?;
+    if let Some(shared) = shared.filter(|s| s.lease.is_some()) {
+        let (fleet, account) = (shared.fleet.clone(), shared.account.clone());
+        let pair = tokens::Pair {
+            access_token: tokens.access_token,
+            refresh_token: new_refresh,
+            at: now,
+            host: fleet.host().to_string(),
+        };
+        blocking(move || {
+            tokens::store(&fleet, &account, &pair);
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(RefreshResult::Refreshed)
+}
+
+/// Writes a token pair into the entry, with `last_refresh` = `at`.
+fn set_pair(
+    doc: &mut crate::store::Document,
+    target: RefreshTarget<'_>,
+    access_token: String,
+    refresh_token: String,
+    at: time::Epoch,
+) -> Result<()> {
     doc.set_fields(
         target.provider,
         target.id,
         vec![
-            ("access_token", Value::from(tokens.access_token)),
-            (
-                "refresh_token",
-                Value::from(tokens.refresh_token.unwrap_or(refresh_token)),
-            ),
+            ("access_token", Value::from(access_token)),
+            ("refresh_token", Value::from(refresh_token)),
             // Hermes writes `isoformat()` with a `Z` here.
             (
                 "last_refresh",
-                Value::from(time::python_isoformat(time::now()).replace("+00:00", "Z")),
+                Value::from(time::python_isoformat(at).replace("+00:00", "Z")),
             ),
         ],
-    )?;
-    blocking(move || locked.write(&mut doc)).await?;
-    Ok(RefreshResult::Refreshed)
+    )
 }
 
 struct Tokens {

@@ -23,6 +23,7 @@ fn help_of_every_command() {
         &["simulate"],
         &["call"],
         &["serve"],
+        &["sync"],
     ] {
         let name = if args.is_empty() {
             "rotor".to_string()

@@ -12,6 +12,7 @@ mod crash;
 mod docs;
 mod fake;
 mod faults;
+mod fleet;
 mod footguns;
 mod gateway;
 mod help;

@@ -72,6 +72,8 @@ pub enum ResetSource {
     Ttl,
     /// Set by an operator with `rotor cooldown set`.
     Manual,
+    /// Found by another host, read from the fleet's shared state (`--state`).
+    Fleet,
 }
 
 impl ResetSource {
@@ -82,6 +84,7 @@ impl ResetSource {
             ResetSource::RetryAfter => "retry_after",
             ResetSource::Ttl => "ttl",
             ResetSource::Manual => "manual",
+            ResetSource::Fleet => "fleet",
         }
     }
 }
