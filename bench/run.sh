@@ -24,11 +24,13 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 
 QUICK=0
 SERVE_ONLY=0
+STATE_ONLY=0
 for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         --serve-only) SERVE_ONLY=1 ;;
-        *) echo "usage: bench/run.sh [--quick] [--serve-only]" >&2; exit 2 ;;
+        --state-only) STATE_ONLY=1 ;;
+        *) echo "usage: bench/run.sh [--quick] [--serve-only | --state-only]" >&2; exit 2 ;;
     esac
 done
 
@@ -37,7 +39,7 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 2; }
 
 # --- tools -------------------------------------------------------------------------------------
 missing=()
-for tool in hyperfine jq curl; do
+for tool in hyperfine jq curl redis-server; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 command -v python3 >/dev/null || missing+=(python3)
@@ -85,8 +87,8 @@ RESULTS=$WORK/results
 mkdir -p "$RESULTS"
 
 PYTHON=python3
-# Sections 1 to 5 (the CLI's rows), skipped by --serve-only; left unindented.
-if ((!SERVE_ONLY)); then
+# Sections 1 to 5 (the CLI's rows), skipped by --serve-only and --state-only; left unindented.
+if ((!SERVE_ONLY && !STATE_ONLY)); then
 
 # --- Hermes in a virtualenv --------------------------------------------------------------------
 VENV=${HERMES_VENV:-$WORK/venv}
@@ -198,6 +200,50 @@ hyperfine -N "${RUNS[@]}" --style basic --export-json "$RESULTS/scale.json" "${l
 
 fi # sections 1 to 5
 
+# --- 5b. what --state adds ---------------------------------------------------------------------
+# The same `profiles list` and `call` with and without a shared state on a local redis-server
+# (loopback: the figure is rotor's own cost, a remote Redis adds its round trips), the host's
+# records already in Redis. Skipped by --serve-only.
+if ((!SERVE_ONLY)); then
+say "shared state: profiles list and call with and without --state"
+REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >/dev/null 2>&1 &
+PIDS+=($!)
+STATE=redis://127.0.0.1:$REDIS_PORT/0
+for _ in $(seq 100); do
+    "$ROTOR" --state "$STATE" --auth-file "$FIXTURE" profiles list >/dev/null 2>"$WORK/state.err" &&
+        ! grep -q unreachable "$WORK/state.err" && break
+    sleep 0.05
+done
+grep -q unreachable "$WORK/state.err" && die "redis-server did not start"
+mkdir -p "$WORK/state"
+STATE_AUTH=$WORK/state/auth.json
+cp "$FIXTURE" "$STATE_AUTH"
+# One account benched by another host, so the merge has work to do.
+cp "$FIXTURE" "$WORK/state/other.json"
+"$ROTOR" --state "$STATE" --host bench-other --auth-file "$WORK/state/other.json" cooldown set 'openai-codex#3' --for 1h >/dev/null
+"$ROTOR" --state "$STATE" --auth-file "$STATE_AUTH" profiles list --color never | grep -qF "redis: bench-other" ||
+    die "rotor profiles list --state did not merge the other host's cooldown"
+SPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+FAKE_EXHAUSTED=acct-0001 python3 examples/fake_codex.py "$SPORT" 2>/dev/null &
+PIDS+=($!)
+SBASE=http://127.0.0.1:$SPORT/codex
+for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$SPORT/wham/usage" && break
+    sleep 0.1
+done
+state_out=$("$ROTOR" --state "$STATE" --auth-file "$STATE_AUTH" call --base-url "$SBASE" hi 2>/dev/null) ||
+    die "rotor call --state failed"
+grep -qF "acct-0002 answers" <<<"$state_out" || die "rotor call --state did not answer from the second profile: $state_out"
+hyperfine -N "${RUNS[@]}" --style basic --export-json "$RESULTS/state.json" \
+    -n state_list_local "$ROTOR --auth-file $STATE_AUTH profiles list" \
+    -n state_list_shared "$ROTOR --state $STATE --auth-file $STATE_AUTH profiles list" >&2
+hyperfine "${RUNS[@]}" --style basic --export-json "$RESULTS/state-call.json" \
+    --prepare "cp $FIXTURE $STATE_AUTH" \
+    -n state_call_local "$ROTOR --auth-file $STATE_AUTH call --base-url $SBASE hi" \
+    -n state_call_shared "$ROTOR --state $STATE --auth-file $STATE_AUTH call --base-url $SBASE hi" >&2
+fi # section 5b
+
 # --- 6. rotor serve ----------------------------------------------------------------------------
 # rotor serve as a gateway: the latency it adds (paired with direct requests to the same fake
 # upstream, so drift cancels), next to LiteLLM's proxy measured the same way; throughput at 64
@@ -207,6 +253,7 @@ fi # sections 1 to 5
 # thousand requests per second, too few to measure a gateway with.
 SERVE=$WORK/serve
 mkdir -p "$SERVE"
+if ((!STATE_ONLY)); then
 say "rotor serve: building bench/serve-bench"
 cargo build --release --locked --quiet -p serve-bench
 SB=$TARGET/release/serve-bench
@@ -362,6 +409,7 @@ start_rotor --timeout 1h --client-timeout 1h --max-concurrency 4096 --drain-time
 stop "$ROTOR_PID"
 stop "$SILENT_UPSTREAM_PID"
 stop "$FAST_UPSTREAM_PID"
+fi # section 6
 
 # --- report ------------------------------------------------------------------------------------
 export RESULTS SIM_REQUESTS SIM_ROTATIONS SIM_EVENTS QUICK ROTOR_BIN SERVE UPSTREAM_DELAY_US
@@ -417,6 +465,11 @@ if "rotor_list" in median:
         f"{m1 * 1e6:.1f} µs/profile from 10 to 1,000, {m2 * 1e6:.1f} µs/profile from 1,000 to 10,000",
         f"exponent {k:.2f}", "linear: exponent ≤ 1.2", k <= 1.2)
 
+if "state_list_shared" in median:
+    for kind, what in (("list", "`profiles list`, 3 profiles"), ("call", "`call`, one rotation")):
+        local, shared = median[f"state_{kind}_local"], median[f"state_{kind}_shared"]
+        rows.append((f"{what}, with `--state` (local redis-server)", ms(shared), f"without {ms(local)}",
+                     f"+{(shared - local) * 1000:.2f} ms", "(what the shared state adds)", ""))
 
 serve = os.environ.get("SERVE", "")
 def serve_json(name):

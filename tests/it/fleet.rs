@@ -870,3 +870,110 @@ fn many_concurrent_writers_on_several_hosts_lose_no_cooldown() {
         assert_eq!(until, Some(*want), "account {account}");
     }
 }
+
+#[test]
+fn serve_writes_what_its_requests_find_to_the_fleet() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (
+        Host::new("a", 4102444800.0, &redis),
+        Host::new("b", 4102444800.0, &redis),
+    );
+    let server = FakeServer::start();
+    let spent = json!({"error": {"type": "insufficient_quota", "code": "insufficient_quota",
+        "message": "You exceeded your current quota"}});
+    server.on_header(
+        "/v1/chat/completions",
+        "authorization",
+        "Bearer sk-or-v1-fleet-test-key-0",
+        vec![Reply::json(429, &spent.to_string())],
+    );
+    server.on("/v1/chat/completions", vec![Reply::chat_text("from key 1")]);
+    let base = format!("{}/v1", server.url);
+    let url = redis.url();
+    let gateway = Gateway::start_with_env(
+        &b,
+        &[
+            "--base-url",
+            &base,
+            "--max-wait",
+            "0.05s",
+            "--route",
+            "chat=openrouter",
+            "--route",
+            "responses=none",
+            "--route",
+            "messages=none",
+        ],
+        &[("ROTOR_STATE", url.as_str()), ("ROTOR_HOST", "host-b")],
+    );
+    let chat = gateway.post(
+        "/v1/chat/completions",
+        r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#,
+    );
+    assert_eq!(chat.status, 200, "{}", gateway.stderr());
+    assert!(chat.body.contains("from key 1"));
+    // The keeper writes auth.json (coalesced), then Redis: host A sees the spent key.
+    let started = Instant::now();
+    while a.rows("openrouter")[0]["state"] != "cooling" {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            gateway.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(a.rows("openrouter")[0]["state_from"]["host"], "host-b");
+    gateway.stop().expect_code(0);
+}
+
+#[test]
+fn sync_watch_keeps_the_file_up_to_date_and_survives_redis_going_away() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (
+        Host::new("a", 4102444800.0, &redis),
+        Host::new("b", 4102444800.0, &redis),
+    );
+    let mut watch = b
+        .command()
+        .args(["sync", "--watch", "200ms", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let started = Instant::now();
+        while !done() {
+            assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    a.cool("1", "1h").expect_code(0);
+    wait_for("the first cooldown reaches B's file", &|| {
+        b.key_entry(0)["last_status"] == "exhausted"
+    });
+    // Redis goes away and comes back empty: the service keeps running and pushes B's file.
+    redis.kill();
+    std::thread::sleep(Duration::from_millis(600));
+    redis.restart_empty();
+    wait_for("B's sync pushes its file to the empty Redis", &|| {
+        !redis.records().is_empty()
+    });
+    a.cool("2", "2h").expect_code(0);
+    wait_for("a later cooldown reaches B's file", &|| {
+        b.key_entry(1)["last_status"] == "exhausted"
+    });
+    assert!(
+        watch.try_wait().unwrap().is_none(),
+        "sync --watch is still running"
+    );
+    watch.kill().unwrap();
+    let out = watch.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // One JSON object per round on stdout.
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let round: Value = serde_json::from_str(line).unwrap();
+        assert!(round["pushed"].is_u64(), "{line}");
+    }
+}
