@@ -5,6 +5,7 @@
 #   sse         the SSE parser and the Codex / Anthropic / Chat Completions stream decoders
 #   error_body  the classifier of provider error bodies (status + headers + body)
 #   redact      the redaction of secrets and emails echoed in any disguise (Redactor::clean)
+#   fleet       the fleet's records read from Redis and the --state URL
 #
 #   scripts/fuzz.sh            smoke: FUZZ_RUNS inputs per target (default 20000), as CI runs it
 #   scripts/fuzz.sh long       FUZZ_SECONDS per target (default 600), corpus kept in fuzz/corpus
@@ -23,7 +24,7 @@ if [ "${1:-}" = long ]; then
 fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(auth_json scenario sse error_body redact)
+    targets=(auth_json scenario sse error_body redact fleet)
 fi
 if ! command -v cargo-fuzz >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo-fuzz" ]; then
     echo "cargo-fuzz is missing: cargo install cargo-fuzz --locked" >&2

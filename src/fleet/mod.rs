@@ -44,7 +44,7 @@ pub(crate) fn record_key(account: &str) -> String {
 
 /// A checked `--state` URL.
 #[derive(Debug, Clone)]
-pub(crate) struct StateUrl {
+pub struct StateUrl {
     url: String,
     /// The URL with its password replaced, for messages.
     pub shown: String,
@@ -57,7 +57,7 @@ pub(crate) struct StateUrl {
 impl StateUrl {
     /// Parses `--state`: `redis://` or `rediss://`, a host, an optional port, user, password
     /// and database number. Anything else is a usage error naming what was expected.
-    pub(crate) fn parse(text: &str) -> Result<StateUrl> {
+    pub fn parse(text: &str) -> Result<StateUrl> {
         let bad = |why: &str| Error::usage(format!("--state: {why}"));
         let url = url::Url::parse(text.trim()).map_err(|_| {
             bad("expected a URL like redis://[user:password@]host:6379/0 or rediss://…")

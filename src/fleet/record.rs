@@ -39,7 +39,7 @@ fn ms(t: Epoch) -> Epoch {
 
 /// A cooldown of the whole account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Mark {
+pub struct Mark {
     #[serde(rename = "until")]
     pub until: Epoch,
     pub at: Epoch,
@@ -51,7 +51,7 @@ pub(crate) struct Mark {
 
 /// A credential found dead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Dead {
+pub struct Dead {
     pub at: Epoch,
     pub code: Option<u16>,
     pub reason: String,
@@ -63,7 +63,7 @@ pub(crate) struct Dead {
 
 /// A cooldown of one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct ModelMark {
+pub struct ModelMark {
     pub until: Epoch,
     pub at: Epoch,
     pub reason: String,
@@ -72,7 +72,7 @@ pub(crate) struct ModelMark {
 
 /// The last deliberate clear (`cooldown clear`, a healthy probe).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Cleared {
+pub struct Cleared {
     pub at: Epoch,
     pub host: String,
     /// Whether it cleared the model cooldowns too.
@@ -81,7 +81,7 @@ pub(crate) struct Cleared {
 
 /// What Redis holds for one account.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub(crate) struct Record {
+pub struct Record {
     #[serde(default)]
     pub exhausted: Option<Mark>,
     #[serde(default)]
@@ -111,7 +111,7 @@ fn models_or_empty<'de, D: serde::Deserializer<'de>>(
 impl Record {
     /// Parses a stored record, refusing what no rotor wrote: too large, not this shape,
     /// numbers that are not finite times, words over their bounds.
-    pub(crate) fn parse(bytes: &[u8]) -> Option<Record> {
+    pub fn parse(bytes: &[u8]) -> Option<Record> {
         if bytes.len() > MAX_RECORD_BYTES {
             return None;
         }
