@@ -26,7 +26,9 @@ local function live(mark)
 end
 
 local record = {}
-local raw = redis.call('GET', KEYS[1])
+-- A key of another type (not rotor's) reads as no record, and is replaced.
+local raw = redis.pcall('GET', KEYS[1])
+if type(raw) == 'table' then raw = false end
 if raw then
   local ok, value = pcall(cjson.decode, raw)
   if ok and type(value) == 'table' then record = value end

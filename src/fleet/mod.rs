@@ -153,6 +153,13 @@ struct Inner {
     /// The connection, made on first use (and again after Redis came back).
     conn: tokio::sync::Mutex<Option<redis::aio::ConnectionManager>>,
     down: AtomicBool,
+    /// When Redis was last found down; a long-running process (`serve`) asks again a second
+    /// later, a one-shot command never does.
+    down_since: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Set by [`Fleet::watch`]: this process runs long and retries Redis while it is down.
+    retries: AtomicBool,
+    /// Set by [`Fleet::watch`]: called when Redis answers again after being down.
+    on_back: std::sync::Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
     /// Whether the operator has been told Redis is down (once per outage).
     told: AtomicBool,
     warn: Notice,
@@ -233,6 +240,9 @@ impl Fleet {
                 share_tokens,
                 conn: tokio::sync::Mutex::new(None),
                 down: AtomicBool::new(false),
+                down_since: std::sync::Mutex::new(None),
+                retries: AtomicBool::new(false),
+                on_back: std::sync::Mutex::new(None),
                 told: AtomicBool::new(false),
                 warn,
                 counters: {
@@ -273,6 +283,9 @@ impl Fleet {
     }
 
     fn mark_down(inner: &Inner, why: &str) {
+        if let Ok(mut since) = inner.down_since.lock() {
+            *since = Some(std::time::Instant::now());
+        }
         inner.counters.failures.inc();
         inner.counters.up.set(0);
         inner.down.store(true, Ordering::Relaxed);
@@ -286,14 +299,33 @@ impl Fleet {
     }
 
     fn mark_back(inner: &Inner) {
-        inner.down.store(false, Ordering::Relaxed);
+        let was_down = inner.down.swap(false, Ordering::Relaxed);
         inner.counters.up.set(1);
+        if was_down {
+            let on_back = inner.on_back.lock().ok().and_then(|f| f.clone());
+            if let Some(on_back) = on_back {
+                on_back();
+            }
+        }
         if inner.told.swap(false, Ordering::Relaxed) {
             (inner.warn)(&format!(
                 "shared state {} is reachable again",
                 inner.url.shown
             ));
         }
+    }
+
+    /// Whether a long-running process may ask Redis again: a second after it was found down
+    /// (the subscription may be fine while one answer was late).
+    fn may_retry(&self) -> bool {
+        self.inner.retries.load(Ordering::Relaxed)
+            && self
+                .inner
+                .down_since
+                .lock()
+                .ok()
+                .and_then(|since| *since)
+                .is_none_or(|at| at.elapsed() >= RECONNECT_EVERY)
     }
 
     /// Runs `work` with a connection on the fleet's runtime and waits for it, at most
@@ -305,7 +337,7 @@ impl Fleet {
         F: FnOnce(redis::aio::ConnectionManager, Arc<Inner>) -> Fut + Send + 'static,
         Fut: Future<Output = redis::RedisResult<T>> + Send,
     {
-        if !self.is_up() {
+        if !self.is_up() && !self.may_retry() {
             return None;
         }
         let rt = self.runtime.0.as_ref()?;
@@ -388,6 +420,10 @@ impl Fleet {
         on_change: Arc<dyn Fn() + Send + Sync>,
         on_back: Arc<dyn Fn() + Send + Sync>,
     ) {
+        self.inner.retries.store(true, Ordering::Relaxed);
+        if let Ok(mut slot) = self.inner.on_back.lock() {
+            *slot = Some(on_back);
+        }
         let runtime = self.runtime.clone();
         let inner = self.inner.clone();
         let watcher = async move {
@@ -399,18 +435,16 @@ impl Fleet {
                 };
                 match tokio::time::timeout(REDIS_TIMEOUT, subscribed).await {
                     Ok(Ok(mut pubsub)) => {
-                        let was_down = inner.down.load(Ordering::Relaxed);
+                        // Back after an outage: what this host wrote meanwhile is pushed.
                         Fleet::mark_back(&inner);
-                        if was_down {
-                            *inner.conn.lock().await = None;
-                            on_back();
-                        }
                         // Others' changes made while rotor was not listening.
                         on_change();
                         let mut messages = std::pin::pin!(pubsub.on_message());
                         while futures_util::StreamExt::next(&mut messages).await.is_some() {
                             on_change();
                         }
+                        // The commands' connection went down with it: made anew next time.
+                        *inner.conn.lock().await = None;
                         Fleet::mark_down(&inner, "the connection was closed");
                     }
                     Ok(Err(e)) => Fleet::mark_down(&inner, &e.to_string()),
