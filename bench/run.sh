@@ -238,7 +238,7 @@ grep -qF "acct-0002 answers" <<<"$state_out" || die "rotor call --state did not 
 hyperfine -N "${RUNS[@]}" --style basic --export-json "$RESULTS/state.json" \
     -n state_list_local "$ROTOR --auth-file $STATE_AUTH profiles list" \
     -n state_list_shared "$ROTOR --state $STATE --auth-file $STATE_AUTH profiles list" >&2
-hyperfine "${RUNS[@]}" --style basic --export-json "$RESULTS/state-call.json" \
+hyperfine -N "${RUNS[@]}" --style basic --export-json "$RESULTS/state-call.json" \
     --prepare "cp $FIXTURE $STATE_AUTH" \
     -n state_call_local "$ROTOR --auth-file $STATE_AUTH call --base-url $SBASE hi" \
     -n state_call_shared "$ROTOR --state $STATE --auth-file $STATE_AUTH call --base-url $SBASE hi" >&2
