@@ -131,6 +131,30 @@ impl Redis {
     }
 }
 
+impl Redis {
+    /// Every key and value in the server, as text (to look for what must not be there).
+    fn dump(&self) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .write_all(b"*2\r\n$4\r\nKEYS\r\n$1\r\n*\r\n")
+            .unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let n: usize = line.trim_end()[1..].parse().unwrap();
+        let mut out = String::new();
+        for _ in 0..n {
+            let (mut len, mut key) = (String::new(), String::new());
+            reader.read_line(&mut len).unwrap();
+            reader.read_line(&mut key).unwrap();
+            let key = key.trim_end().to_string();
+            let value = self.ask(&["GET", &key]).unwrap_or_default();
+            out.push_str(&format!("{key} = {value}\n"));
+        }
+        out
+    }
+}
+
 impl Drop for Redis {
     fn drop(&mut self) {
         self.kill();
@@ -976,5 +1000,39 @@ fn sync_watch_keeps_the_file_up_to_date_and_survives_redis_going_away() {
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let round: Value = serde_json::from_str(line).unwrap();
         assert!(round["pushed"].is_u64(), "{line}");
+    }
+}
+
+#[test]
+fn without_share_tokens_no_token_or_key_reaches_redis() {
+    let Some(redis) = Redis::start() else { return };
+    let a = Host::new("a", now() + 60.0, &redis);
+    let server = FakeServer::start();
+    let fresh = jwt(4102444800.0, ACCOUNTS[0]);
+    server.on(
+        TOKEN,
+        vec![Reply::json(
+            200,
+            &json!({"access_token": fresh, "refresh_token": "rt-rotated"}).to_string(),
+        )],
+    );
+    server.on(RESPONSES, vec![Reply::codex_text("hello")]);
+    // A refresh, a cooldown set by hand, a sync: the finding goes to Redis,
+    // tokens and keys stay home.
+    a.call(&server).expect_code(0);
+    assert_eq!(server.seen_at(TOKEN).len(), 1);
+    a.cool("1", "1h").expect_code(0);
+    a.run(&["sync"]).expect_code(0);
+    let dump = redis.dump();
+    assert!(dump.contains("rotor:v1:account:"), "{dump}");
+    assert!(!dump.contains("rotor:v1:tokens:"), "{dump}");
+    for secret in [
+        "rt-rotated",
+        "rt-acct",
+        "eyJ",
+        "sk-or-v1-fleet-test-key",
+        "@example",
+    ] {
+        assert!(!dump.contains(secret), "{secret} reached Redis:\n{dump}");
     }
 }
