@@ -87,9 +87,15 @@ pub(crate) fn run(ctx: &Context, args: &ProbeArgs) -> Result<()> {
             .filter(|(_, (p, _))| p.provider == provider)
             .filter_map(|(i, (p, (_, effect)))| {
                 let effect: &Effect = effect.as_ref()?;
+                // Compared with the file as it was read (a status merged from the fleet's
+                // shared state is not in the file: the guard is the file's own).
+                let on_disk = doc
+                    .file_profiles(&p.provider)
+                    .and_then(|ps| ps.into_iter().find(|f| f.id == p.id))
+                    .map_or_else(|| p.status.clone(), |f| f.status);
                 let change = Change {
                     effect: effect.clone(),
-                    guard: Guard::unchanged(&p.status),
+                    guard: Guard::unchanged(&on_disk),
                 };
                 Some((i, change))
             })

@@ -58,10 +58,16 @@ for _, op in ipairs(ops) do
   op.op = nil
   if kind == 'exhausted' then
     -- Older than the last clear: written by a host that had not seen it. Else the later end wins.
-    if number(op.at) and op.at > cleared_at(false) and live(op)
-        and (record.exhausted == nil or record.exhausted['until'] < op['until']) then
-      record.exhausted = op
-      changed = true
+    if number(op.at) and op.at > cleared_at(false) and live(op) then
+      if record.exhausted == nil or record.exhausted['until'] < op['until'] then
+        record.exhausted = op
+        changed = true
+      elseif record.exhausted.at < op.at then
+        -- Shorter but newer: the account was found exhausted later than the mark says, so a
+        -- clear made in between (arriving late) must not undo it. The longer end stays.
+        record.exhausted.at = op.at
+        changed = true
+      end
     end
   elseif kind == 'dead' then
     -- The first finding of one credential stands; a newer credential's replaces it.
@@ -93,6 +99,9 @@ for _, op in ipairs(ops) do
       if current == nil then count = count + 1 end
       record.models[name] = op
       changed = true
+    elseif current ~= nil and number(op.at) and live(op) and current.at < op.at then
+      current.at = op.at
+      changed = true
     end
   elseif kind == 'clear_model' then
     local current = type(op.model) == 'string' and record.models[op.model] or nil
@@ -120,7 +129,7 @@ if expires <= now then
 end
 local stored = cjson.encode(record)
 if changed or stored ~= raw then
-  redis.call('SET', KEYS[1], stored, 'PXAT', math.floor(expires * 1000))
+  redis.call('SET', KEYS[1], stored, 'PXAT', math.ceil(expires * 1000))
 end
 if changed then redis.call('PUBLISH', ARGV[3], KEYS[1]) end
 return {changed and 1 or 0, stored}

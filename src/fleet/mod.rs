@@ -36,6 +36,8 @@ const REMEMBER_S: f64 = 30.0 * 86_400.0;
 pub(crate) const CHANNEL: &str = "rotor:v1:changes";
 /// How often `serve` tries Redis again while it is down.
 const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+/// How often `serve` renews its subscription (and so notices a dead connection).
+const RESUBSCRIBE_EVERY: Duration = Duration::from_secs(60);
 
 /// The Redis key of an account's record.
 pub(crate) fn record_key(account: &str) -> String {
@@ -43,7 +45,7 @@ pub(crate) fn record_key(account: &str) -> String {
 }
 
 /// A checked `--state` URL.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StateUrl {
     url: String,
     /// The URL with its password replaced, for messages.
@@ -52,6 +54,14 @@ pub struct StateUrl {
     pub tls: bool,
     /// The host is a loopback address (`localhost`, 127.0.0.0/8, ::1).
     pub loopback: bool,
+}
+
+impl std::fmt::Debug for StateUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateUrl")
+            .field("shown", &self.shown)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StateUrl {
@@ -318,20 +328,39 @@ impl Fleet {
     /// Whether a long-running process may ask Redis again: a second after it was found down
     /// (the subscription may be fine while one answer was late).
     fn may_retry(&self) -> bool {
-        self.inner.retries.load(Ordering::Relaxed)
-            && self
-                .inner
-                .down_since
-                .lock()
-                .ok()
-                .and_then(|since| *since)
-                .is_none_or(|at| at.elapsed() >= RECONNECT_EVERY)
+        if !self.inner.retries.load(Ordering::Relaxed) {
+            return false;
+        }
+        let Ok(mut since) = self.inner.down_since.lock() else {
+            return false;
+        };
+        // One caller tries; the others go on without Redis until it has answered or failed.
+        match *since {
+            Some(at) if at.elapsed() < RECONNECT_EVERY => false,
+            _ => {
+                *since = Some(std::time::Instant::now());
+                true
+            }
+        }
     }
 
-    /// Runs `work` with a connection on the fleet's runtime and waits for it, at most
-    /// [`REDIS_TIMEOUT`] for connecting plus as much for the work. `None` when Redis is down
-    /// (it is then not asked again until [`Fleet::retry`]).
+    /// Runs `work` with a connection on the fleet's runtime and waits for it: at most
+    /// [`REDIS_TIMEOUT`] in all, the connection included. `None` when Redis is down (it is
+    /// then not asked again until [`Fleet::retry`], or in `serve` a second later).
+    ///
+    /// Called only where blocking is allowed (a command's main thread, tokio's blocking
+    /// pool: where auth.json is read and written), never on an async worker.
     fn call<T, F, Fut>(&self, work: F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(redis::aio::ConnectionManager, Arc<Inner>) -> Fut + Send + 'static,
+        Fut: Future<Output = redis::RedisResult<T>> + Send,
+    {
+        self.call_within(REDIS_TIMEOUT, work)
+    }
+
+    /// [`Fleet::call`] with a budget of its own (a push of many accounts).
+    fn call_within<T, F, Fut>(&self, budget: Duration, work: F) -> Option<T>
     where
         T: Send + 'static,
         F: FnOnce(redis::aio::ConnectionManager, Arc<Inner>) -> Fut + Send + 'static,
@@ -343,14 +372,14 @@ impl Fleet {
         let rt = self.runtime.0.as_ref()?;
         let inner = self.inner.clone();
         rt.block_on(async move {
-            let result = async {
+            let attempt = async {
                 let conn = connection(&inner).await?;
-                match tokio::time::timeout(REDIS_TIMEOUT, work(conn, inner.clone())).await {
-                    Ok(r) => r.map_err(|e| e.to_string()),
-                    Err(_) => Err(format!("no answer within {} ms", REDIS_TIMEOUT.as_millis())),
-                }
-            }
-            .await;
+                work(conn, inner.clone()).await.map_err(|e| e.to_string())
+            };
+            let result = match tokio::time::timeout(budget, attempt).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("no answer within {} ms", budget.as_millis())),
+            };
             if let Err(why) = &result {
                 *inner.conn.lock().await = None;
                 Fleet::mark_down(&inner, why);
@@ -391,7 +420,11 @@ impl Fleet {
         if batch.is_empty() {
             return Some(0);
         }
-        let changed = self.call(move |mut conn, inner| async move {
+        // One script call per account: the budget grows with the batch (a large sync over a
+        // slow link), a blackholed Redis still fails within the first 500 ms of connecting.
+        let budget = (REDIS_TIMEOUT + Duration::from_millis(20) * batch.len() as u32)
+            .min(Duration::from_secs(10));
+        let changed = self.call_within(budget, move |mut conn, inner| async move {
             let now = crate::time::now();
             let mut changed = 0;
             for (account, ops) in &batch {
@@ -440,8 +473,16 @@ impl Fleet {
                         // Others' changes made while rotor was not listening.
                         on_change();
                         let mut messages = std::pin::pin!(pubsub.on_message());
-                        while futures_util::StreamExt::next(&mut messages).await.is_some() {
-                            on_change();
+                        // Subscribed anew every minute: a connection that died silently (a
+                        // half-open TCP session) is noticed within that.
+                        let listened = tokio::time::timeout(RESUBSCRIBE_EVERY, async {
+                            while futures_util::StreamExt::next(&mut messages).await.is_some() {
+                                on_change();
+                            }
+                        })
+                        .await;
+                        if listened.is_err() {
+                            continue;
                         }
                         // The commands' connection went down with it: made anew next time.
                         *inner.conn.lock().await = None;

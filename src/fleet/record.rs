@@ -275,9 +275,12 @@ pub(crate) fn ops_of_entry(
     credential: Option<&str>,
     now: Epoch,
     written_at: Epoch,
+    clean: &dyn Fn(&str) -> String,
 ) -> Vec<Op> {
     let mut ops = Vec::new();
     let status = &profile.status;
+    // Hermes stores a provider's text as it came: it may echo a key or an address.
+    let message = |m: &Option<String>| message(&m.as_deref().map(clean));
     let at = ms(status.last_status_at.unwrap_or(0.0));
     let code = status.last_error_code.and_then(|c| u16::try_from(c).ok());
     let reason = status.last_error_reason.clone().unwrap_or_default();
@@ -363,7 +366,10 @@ pub(crate) fn overlay(
     if profile.is_dead() {
         return effects;
     }
-    if let Some(d) = record.dead_for(credential) {
+    // A local clear newer than a fleet finding beats it (made while Redis was down, say, or
+    // a `hermes auth reset` under newer Hermes's rules), as a clear in Redis would.
+    let cleared_here = profile.status_cleared_at.unwrap_or(f64::NEG_INFINITY);
+    if let Some(d) = record.dead_for(credential).filter(|d| d.at > cleared_here) {
         effects.push(Effect::MarkDead {
             profile_id: id(),
             at: stamp.unwrap_or(d.at),
@@ -373,35 +379,39 @@ pub(crate) fn overlay(
         });
         return effects;
     }
-    let local_until = profile.cooldown_until().filter(|u| *u > now);
     let local_at = profile.status.last_status_at.unwrap_or(0.0);
-    let fleet = record.exhausted.as_ref().filter(|m| m.until > now);
-    match fleet {
-        Some(m) if local_until.is_none_or(|u| u + TIME_SLACK < m.until) => {
-            effects.push(Effect::MarkExhausted {
-                profile_id: id(),
-                at: m.at,
-                code: m.code,
-                reason: m.reason.clone(),
-                message: m.message.clone(),
-                reset_at: Some(m.until),
-                until: m.until,
-                source: ResetSource::Fleet,
-                capped: false,
-            });
-        }
-        _ => {
-            if let Some(c) = &record.cleared
-                && local_until.is_some()
-                && c.at > local_at + TIME_SLACK
-            {
-                effects.push(Effect::Clear {
-                    profile_id: id(),
-                    at: c.at,
-                    models: false,
-                });
-            }
-        }
+    let mut local_until = profile.cooldown_until().filter(|u| *u > now);
+    // The local mark is undone by a clear the fleet made after it.
+    if let Some(c) = &record.cleared
+        && local_until.is_some()
+        && c.at > local_at + TIME_SLACK
+    {
+        effects.push(Effect::Clear {
+            profile_id: id(),
+            at: c.at,
+            models: false,
+        });
+        local_until = None;
+    }
+    // The fleet's mark counts where it ends later (merge.lua keeps only marks newer than its
+    // last clear).
+    if let Some(m) = record
+        .exhausted
+        .as_ref()
+        .filter(|m| m.until > now && m.at + TIME_SLACK > cleared_here)
+        && local_until.is_none_or(|u| u + TIME_SLACK < m.until)
+    {
+        effects.push(Effect::MarkExhausted {
+            profile_id: id(),
+            at: m.at,
+            code: m.code,
+            reason: m.reason.clone(),
+            message: m.message.clone(),
+            reset_at: Some(m.until),
+            until: m.until,
+            source: ResetSource::Fleet,
+            capped: false,
+        });
     }
     if models {
         for (model, m) in record.models.iter().filter(|(_, m)| m.until > now) {
@@ -531,6 +541,47 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_clear_of_a_longer_local_mark_still_leaves_the_fleet_s_newer_mark() {
+        let mut p = profile("a", 0);
+        exhausted(&mut p, 100.0, 1000.0);
+        let record = Record {
+            exhausted: Some(mark(500.0, 300.0, "c")),
+            cleared: Some(Cleared {
+                at: 200.0,
+                host: "b".into(),
+                models: false,
+            }),
+            ..Record::default()
+        };
+        let effects = overlay(&p, &record, None, 150.0, None, true);
+        assert!(
+            matches!(&effects[..], [Effect::Clear { .. }, Effect::MarkExhausted { until, .. }] if *until == 500.0),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn a_local_clear_newer_than_a_fleet_finding_beats_it() {
+        let mut p = profile("a", 0);
+        p.status.last_status = Some(LastStatus::Ok);
+        p.status_cleared_at = Some(400.0);
+        let mut record = Record {
+            exhausted: Some(mark(900.0, 300.0, "b")),
+            ..Record::default()
+        };
+        assert!(overlay(&p, &record, Some("c1"), 350.0, None, true).is_empty());
+        record.dead = Some(Dead {
+            at: 300.0,
+            code: Some(401),
+            reason: "invalid_api_key".into(),
+            message: None,
+            host: "b".into(),
+            credential: "c1".into(),
+        });
+        assert!(overlay(&p, &record, Some("c1"), 350.0, None, true).is_empty());
+    }
+
+    #[test]
     fn ended_findings_say_nothing() {
         let p = profile("a", 0);
         let mut record = Record {
@@ -566,7 +617,8 @@ mod tests {
     fn ops_of_an_entry_skip_ended_cooldowns() {
         let mut p = profile("a", 0);
         exhausted(&mut p, 100.0, 500.0);
-        assert_eq!(ops_of_entry(&p, "h", None, 400.0, 0.0).len(), 1);
-        assert!(ops_of_entry(&p, "h", None, 600.0, 0.0).is_empty());
+        let keep = |m: &str| m.to_string();
+        assert_eq!(ops_of_entry(&p, "h", None, 400.0, 0.0, &keep).len(), 1);
+        assert!(ops_of_entry(&p, "h", None, 600.0, 0.0, &keep).is_empty());
     }
 }

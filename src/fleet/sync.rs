@@ -47,12 +47,20 @@ pub(crate) fn ops_of_changes(
 /// What the file holds that the fleet should know, per account.
 fn ops_of_file(fleet: &Fleet, doc: &Document, now: Epoch) -> Vec<(String, Vec<Op>)> {
     let written_at = doc.updated_at().unwrap_or(0.0).min(now);
+    let redactor = doc.redactor();
+    let clean = |text: &str| redactor.clean(text, crate::engine::MESSAGE_MAX_CHARS);
     let mut batch: HashMap<String, Vec<Op>> = HashMap::new();
     for provider in doc.providers() {
         for p in doc.file_profiles(provider).unwrap_or_default() {
             let credential = doc.credential_digest(provider, &p.id);
-            let ops =
-                record::ops_of_entry(&p, fleet.host(), credential.as_deref(), now, written_at);
+            let ops = record::ops_of_entry(
+                &p,
+                fleet.host(),
+                credential.as_deref(),
+                now,
+                written_at,
+                &clean,
+            );
             if !ops.is_empty() {
                 batch
                     .entry(doc.account_key(provider, &p))

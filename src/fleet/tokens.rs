@@ -13,9 +13,10 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
-/// How long a lease holds if its owner dies mid-refresh: longer than the refresh's own
-/// bound (10 s), so a live owner never loses it.
-const LEASE: Duration = Duration::from_secs(15);
+/// How long a lease holds if its owner dies mid-refresh: longer than a refresh can take
+/// with the lease held (auth.lock waited for, 15 s by default, then the token request's
+/// 10 s), so a live owner does not lose it.
+const LEASE: Duration = Duration::from_secs(30);
 /// How often a host waiting for another's lease looks again.
 const POLL: Duration = Duration::from_millis(100);
 /// How long a stored pair is kept.
@@ -35,13 +36,22 @@ fn pair_key(account: &str) -> String {
 }
 
 /// A token pair as the fleet stores it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct Pair {
     pub access_token: String,
     pub refresh_token: String,
     /// When it was refreshed.
     pub at: Epoch,
     pub host: String,
+}
+
+impl std::fmt::Debug for Pair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pair")
+            .field("at", &self.at)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A held lease: let it go with [`Lease::release`].

@@ -448,8 +448,8 @@ impl Document {
 
     /// The fleet's key of the upstream account behind an entry: the first 16 hex digits of
     /// SHA-256 over the provider and the identity: a Codex token's ChatGPT account id and
-    /// subject, else an API key itself, else the entry id (hosts give one account different
-    /// ids, so only the first two find each other).
+    /// subject, else an API key itself, else the entry id with its credential (hosts give one
+    /// account different ids, so only the first two find each other across hosts).
     pub(crate) fn account_key(&self, provider: &str, profile: &Profile) -> String {
         use sha2::{Digest, Sha256};
         let mut hash = Sha256::new();
@@ -470,7 +470,14 @@ impl Document {
                         .as_bytes(),
                 );
             }
-            _ => hash.update(profile.id.as_bytes()),
+            // The entry id alone is shared by hosts that copied one file, but two unrelated
+            // accounts may carry the same id: the credential must match too.
+            _ => {
+                hash.update(profile.id.as_bytes());
+                hash.update([0]);
+                let credential = self.credential_digest(provider, &profile.id);
+                hash.update(credential.unwrap_or_default().as_bytes());
+            }
         }
         hash.finalize()[..8]
             .iter()

@@ -55,10 +55,13 @@ pub(crate) async fn refresh(
                 };
                 let account = doc.account_key(&provider, &profile);
                 let lease = tokens::acquire(&fleet, &account);
+                // Read now, before auth.lock: Redis is never waited for under it.
+                let pair = tokens::stored(&fleet, &account);
                 Ok(Some(SharedRefresh {
                     fleet,
                     account,
                     lease,
+                    pair,
                 }))
             })
             .await?
@@ -82,6 +85,8 @@ struct SharedRefresh {
     account: String,
     /// `None` when Redis is down or the lease stayed taken: the refresh goes on alone.
     lease: Option<tokens::Lease>,
+    /// The pair another host stored for the account, read once the lease was held.
+    pair: Option<tokens::Pair>,
 }
 
 impl SharedRefresh {
@@ -137,13 +142,11 @@ async fn refresh_locked(
     }
     // Another host of the fleet refreshed this account after this host last did: its pair
     // is the live one (this host's refresh token was spent by that refresh).
-    if let Some(shared) = shared.filter(|s| s.lease.is_some()) {
-        let (fleet, account) = (shared.fleet.clone(), shared.account.clone());
-        let pair = blocking(move || Ok(tokens::stored(&fleet, &account))).await?;
+    // (Also without the lease: a pair stored by a host that held it too long is still the
+    // live one.)
+    if let Some(pair) = shared.and_then(|s| s.pair.clone()) {
         let local_at = doc.last_refresh(target.provider, target.id);
-        if let Some(pair) = pair
-            .filter(|p| p.refresh_token != refresh_token && local_at.is_none_or(|at| p.at >= at))
-        {
+        if pair.refresh_token != refresh_token && local_at.is_none_or(|at| pair.at >= at) {
             set_pair(
                 &mut doc,
                 target,

@@ -1036,3 +1036,37 @@ fn without_share_tokens_no_token_or_key_reaches_redis() {
         assert!(!dump.contains(secret), "{secret} reached Redis:\n{dump}");
     }
 }
+
+#[test]
+fn a_clear_that_arrives_late_does_not_undo_a_finding_made_after_it() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b, c) = (
+        Host::new("a", 4102444800.0, &redis),
+        Host::new("b", 4102444800.0, &redis),
+        Host::new("c", 4102444800.0, &redis),
+    );
+    // A finds the key spent for 2 h; B pulls it, then clears it while Redis is out of its
+    // reach (its own auth.json only).
+    a.cool("1", "2h").expect_code(0);
+    b.run(&["sync"]).expect_code(0);
+    let clear = Run::from(
+        b.env
+            .command()
+            .env("ROTOR_STATE", "redis://127.0.0.1:1/0")
+            .env("ROTOR_HOST", "host-b")
+            .args(["cooldown", "clear", "1", "--provider", "openrouter"])
+            .output()
+            .unwrap(),
+    );
+    clear.expect_code(0);
+    assert!(clear.stderr.contains("unreachable"), "{}", clear.stderr);
+    std::thread::sleep(Duration::from_millis(20));
+    // Then C finds it spent again, for a shorter time.
+    c.cool("1", "1h").expect_code(0);
+    // B's clear reaches Redis only now: it is older than C's finding, which stands.
+    b.run(&["sync"]).expect_code(0);
+    let fresh = Host::new("fresh", 4102444800.0, &redis);
+    assert_eq!(fresh.rows("openrouter")[0]["state"], "cooling");
+    // And on B itself, its own older clear gives way to C's newer finding.
+    assert_eq!(b.rows("openrouter")[0]["state"], "cooling");
+}
