@@ -111,11 +111,11 @@ pub(crate) fn sync_once(store: &AuthStore, fleet: &Fleet) -> Result<Report> {
     };
     let pushed = push_file(fleet, store)?.ok_or_else(unreachable)?;
     let doc = store.load_file()?;
-    let entries = doc.fleet_entries();
-    let mut accounts: Vec<String> = entries.iter().map(|e| e.account.clone()).collect();
-    accounts.sort();
-    accounts.dedup();
-    let records = fleet.records(&accounts).ok_or_else(unreachable)?;
+    let view = fleet.view(doc.fleet_entries());
+    if !view.up {
+        return Err(unreachable());
+    }
+    let records = view.records;
     let pulled = pull(store, &records)?;
     Ok(Report { pushed, pulled })
 }

@@ -109,24 +109,28 @@ impl Redis {
 
     /// The records of every account in Redis.
     fn records(&self) -> Vec<Value> {
+        self.keys("rotor:v1:account:*")
+            .iter()
+            .map(|k| serde_json::from_str(&self.ask(&["GET", k]).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// The keys matching `pattern` (`KEYS`: a test's server holds a handful).
+    fn keys(&self, pattern: &str) -> Vec<String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        stream
-            .write_all(b"*2\r\n$4\r\nKEYS\r\n$18\r\nrotor:v1:account:*\r\n")
-            .unwrap();
+        let command = format!("*2\r\n$4\r\nKEYS\r\n${}\r\n{pattern}\r\n", pattern.len());
+        stream.write_all(command.as_bytes()).unwrap();
         let mut reader = BufReader::new(stream);
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
         let n: usize = line.trim_end()[1..].parse().unwrap();
-        let mut keys = Vec::new();
-        for _ in 0..n {
-            let mut len = String::new();
-            reader.read_line(&mut len).unwrap();
-            let mut key = String::new();
-            reader.read_line(&mut key).unwrap();
-            keys.push(key.trim_end().to_string());
-        }
-        keys.iter()
-            .map(|k| serde_json::from_str(&self.ask(&["GET", k]).unwrap()).unwrap())
+        (0..n)
+            .map(|_| {
+                let (mut len, mut key) = (String::new(), String::new());
+                reader.read_line(&mut len).unwrap();
+                reader.read_line(&mut key).unwrap();
+                key.trim_end().to_string()
+            })
             .collect()
     }
 }
@@ -134,24 +138,10 @@ impl Redis {
 impl Redis {
     /// Every key and value in the server, as text (to look for what must not be there).
     fn dump(&self) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        stream
-            .write_all(b"*2\r\n$4\r\nKEYS\r\n$1\r\n*\r\n")
-            .unwrap();
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let n: usize = line.trim_end()[1..].parse().unwrap();
-        let mut out = String::new();
-        for _ in 0..n {
-            let (mut len, mut key) = (String::new(), String::new());
-            reader.read_line(&mut len).unwrap();
-            reader.read_line(&mut key).unwrap();
-            let key = key.trim_end().to_string();
-            let value = self.ask(&["GET", &key]).unwrap_or_default();
-            out.push_str(&format!("{key} = {value}\n"));
-        }
-        out
+        self.keys("*")
+            .iter()
+            .map(|key| format!("{key} = {}\n", self.ask(&["GET", key]).unwrap_or_default()))
+            .collect()
     }
 }
 
